@@ -1,0 +1,157 @@
+//! The command line: subcommands, start-up order, and exit statuses
+//! (0 done, 1 failed while running, 2 configuration mistake).
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::bots::ChatLinks;
+use crate::config::{Config, ConfigError, Mode};
+use crate::console::{self, Seat};
+use crate::core::Core;
+use crate::ids::{ChatId, UserId};
+use crate::logging::{self, LogFormat};
+use crate::mantago::{MantaClient, RetryPolicy};
+use crate::{shutdown, telegram};
+
+/// Create MantaGo client tags from Telegram.
+///
+/// Configuration comes from the environment and from a `.env` file in the working directory
+/// (see README.md and .env.example for every variable).
+#[derive(Debug, Parser)]
+#[command(name = "manta-tagbot", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the Telegram bot daemon (the default when no subcommand is given).
+    Run,
+    /// Type commands on standard input instead of Telegram; replies go to standard output as
+    /// plain text. TELOXIDE_TOKEN is not needed.
+    Console {
+        /// The Telegram user ID to act as (admin rights come from ADMIN_IDS as usual).
+        #[arg(long, value_name = "ID", allow_negative_numbers = true)]
+        user: i64,
+        /// The chat ID to act in (default: the user's private chat, which has the user's ID).
+        #[arg(long, value_name = "ID", allow_negative_numbers = true)]
+        chat: Option<i64>,
+    },
+}
+
+/// Why the program stops with a failure.
+enum Failure {
+    Config(ConfigError),
+    Runtime(String),
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Self::Config(e)
+    }
+}
+
+/// Runs the program as the binary does, returning its exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match start(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Config(e)) => {
+            eprintln!("manta-tagbot: configuration error: {e}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(e)) => {
+            eprintln!("manta-tagbot: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn start(cli: Cli) -> Result<(), Failure> {
+    load_dotenv()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("cannot start the async runtime: {e}")))?;
+    let format = LogFormat::from_env_value(std::env::var("LOG_FORMAT").ok().as_deref())?;
+    let filter = std::env::var("RUST_LOG").ok();
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => {
+            logging::init(format, filter.as_deref(), std::io::stdout)?;
+            let config = Config::from_process_env(Mode::Daemon)?;
+            runtime.block_on(run_daemon(config))
+        }
+        Command::Console { user, chat } => {
+            logging::init(format, filter.as_deref(), std::io::stderr)?;
+            let config = Config::from_process_env(Mode::Console)?;
+            let seat = Seat { user: UserId(user), chat: chat.map_or(UserId(user).private_chat(), ChatId) };
+            runtime.block_on(run_console(config, seat))
+        }
+    }
+}
+
+/// Loads `.env` from the working directory, if there is one. Its content is never echoed:
+/// a broken line may hold a secret.
+fn load_dotenv() -> Result<(), ConfigError> {
+    match dotenvy::dotenv() {
+        Ok(_) => Ok(()),
+        Err(e) if e.not_found() => Ok(()),
+        Err(dotenvy::Error::LineParse(line, index)) => {
+            let name = line.split('=').next().unwrap_or("").trim().chars().take(64).collect::<String>();
+            Err(ConfigError {
+                variable: ".env".into(),
+                problem: format!(
+                    "the line for {name:?} cannot be parsed (at character {index}); quote values that contain spaces or #"
+                ),
+                example: "MANTA_SECRET=\"my secret\"".into(),
+            })
+        }
+        Err(e) => Err(ConfigError {
+            variable: ".env".into(),
+            problem: format!("cannot be read: {e}"),
+            example: "a readable file of NAME=value lines".into(),
+        }),
+    }
+}
+
+fn build_core(config: &Config) -> Result<Core, Failure> {
+    let manta = MantaClient::new(config.manta.api_url.clone(), config.manta.timeout, RetryPolicy::default())
+        .map_err(|e| Failure::Runtime(format!("cannot set up the MantaGo HTTP client: {e}")))?;
+    let links = ChatLinks::new(&config.bots);
+    for bot in links.bots() {
+        tracing::info!(bot_label = %bot.label, bot_id = %bot.id, "serving MantaGo bot");
+    }
+    if config.admins.is_empty() {
+        tracing::warn!(
+            "ADMIN_IDS is empty: nobody can create tags. Send /whoami to the bot to learn your user ID, then add it to ADMIN_IDS"
+        );
+    }
+    Ok(Core::new(config.admins.clone(), links, manta))
+}
+
+async fn run_daemon(config: Config) -> Result<(), Failure> {
+    let core = build_core(&config)?;
+    let Some(telegram) = &config.telegram else {
+        return Err(Failure::Runtime("the daemon needs the Telegram configuration".into()));
+    };
+    telegram::run(telegram, core, shutdown::signal()).await.map_err(|e| match e {
+        telegram::TelegramError::TokenRejected => Failure::Config(ConfigError {
+            variable: "TELOXIDE_TOKEN".into(),
+            problem: "Telegram rejected this token (Unauthorized); copy it again from @BotFather".into(),
+            example: "TELOXIDE_TOKEN=123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw".into(),
+        }),
+        other => Failure::Runtime(other.to_string()),
+    })
+}
+
+async fn run_console(config: Config, seat: Seat) -> Result<(), Failure> {
+    let core = build_core(&config)?;
+    let prompt = std::io::stdin().is_terminal().then_some("> ");
+    let input = tokio::io::BufReader::new(tokio::io::stdin());
+    console::run(&core, seat, input, tokio::io::stdout(), prompt)
+        .await
+        .map_err(|e| Failure::Runtime(format!("console input/output failed: {e}")))
+}

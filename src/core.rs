@@ -1,0 +1,214 @@
+//! The command core: `(who, where, text) → reply`, with no idea which transport carried it.
+//!
+//! Authorization, chat linking, validation, the MantaGo call, the audit event and panic
+//! containment happen here, once; the Telegram and console adapters only translate.
+
+use std::collections::BTreeSet;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::FutureExt;
+
+use crate::bots::{ChatLinks, MantaBot};
+use crate::command::{self, Command};
+use crate::ids::{ChatId, UserId};
+use crate::mantago::{MantaClient, MantaError};
+use crate::messages::{self, Standing};
+use crate::reply::Reply;
+use crate::tag_name::TagName;
+
+/// One incoming message, as any transport sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    /// The sender's numeric ID (the only thing authorization trusts).
+    pub user: UserId,
+    /// The sender's username, for the audit log only.
+    pub username: Option<&'a str>,
+    /// Where it was sent.
+    pub chat: ChatId,
+    /// Whether that chat is the sender's private chat with the bot.
+    pub private: bool,
+    /// The message text.
+    pub text: &'a str,
+}
+
+/// The command core.
+#[derive(Debug)]
+pub struct Core {
+    admins: BTreeSet<UserId>,
+    links: ChatLinks,
+    manta: MantaClient,
+    own_username: Option<String>,
+}
+
+/// How a command ended, for the audit log and metrics.
+#[derive(Debug, Default)]
+struct Outcome {
+    kind: &'static str,
+    bot: Option<Arc<MantaBot>>,
+    tag: Option<String>,
+    http_status: Option<u16>,
+    manta_code: Option<i64>,
+}
+
+impl Outcome {
+    fn new(kind: &'static str) -> Self {
+        Self { kind, ..Self::default() }
+    }
+}
+
+impl Core {
+    /// A core serving `admins` and the bots in `links`, talking to MantaGo through `manta`.
+    pub fn new(admins: BTreeSet<UserId>, links: ChatLinks, manta: MantaClient) -> Self {
+        Self { admins, links, manta, own_username: None }
+    }
+
+    /// Sets this bot's Telegram username, so `/cmd@OtherBot` can be told apart from `/cmd@Us`.
+    pub fn with_username(mut self, username: Option<String>) -> Self {
+        self.own_username = username;
+        self
+    }
+
+    /// The chat links, for start-up reporting.
+    pub fn links(&self) -> &ChatLinks {
+        &self.links
+    }
+
+    /// Whether anybody can create tags at all.
+    pub fn has_admins(&self) -> bool {
+        !self.admins.is_empty()
+    }
+
+    /// Handles one message. `None` means: not for us, stay quiet.
+    pub async fn handle(&self, msg: Incoming<'_>) -> Option<Reply> {
+        let command = command::parse(msg.text, self.own_username.as_deref())?;
+        let reference = new_reference();
+        let started = Instant::now();
+        let (reply, outcome) =
+            match AssertUnwindSafe(self.execute(&command, msg, &reference)).catch_unwind().await {
+                Ok(done) => done,
+                Err(panic) => {
+                    let what = panic_message(panic.as_ref());
+                    tracing::error!(reference = %reference, panic = %what, "command panicked");
+                    (Some(messages::internal_error(&reference)), Outcome::new("internal_error"))
+                }
+            };
+        audit(&reference, msg, &command, &outcome, started);
+        reply
+    }
+
+    async fn execute(
+        &self,
+        command: &Command,
+        msg: Incoming<'_>,
+        reference: &str,
+    ) -> (Option<Reply>, Outcome) {
+        let bot = self.links.bot_for(msg.chat);
+        let standing = Standing {
+            user: msg.user,
+            is_admin: self.admins.contains(&msg.user),
+            chat: msg.chat,
+            bot: bot.map(Arc::as_ref),
+        };
+        let outcome = |kind| Outcome { bot: bot.cloned(), ..Outcome::new(kind) };
+        match command {
+            Command::Start | Command::Help => (Some(messages::help(standing)), outcome("help")),
+            Command::WhoAmI => (Some(messages::whoami(standing, msg.private)), outcome("whoami")),
+            Command::Unknown(name) if standing.is_admin || msg.private => {
+                (Some(messages::unknown_command(name)), outcome("unknown_command"))
+            }
+            // Strangers' unknown commands in groups are probably meant for other bots.
+            Command::Unknown(_) => (None, outcome("ignored")),
+            Command::NewTag(_) if !standing.is_admin => {
+                (Some(messages::not_an_admin(msg.user)), outcome("not_admin"))
+            }
+            Command::NewTag(raw) => match (bot, TagName::parse(raw)) {
+                (None, _) => (Some(messages::chat_not_linked(msg.chat)), outcome("chat_not_linked")),
+                (Some(_), Err(problem)) => (Some(messages::bad_tag_name(problem)), outcome("invalid_name")),
+                (Some(bot), Ok(name)) => {
+                    let (reply, outcome) = self.create_tag(bot, &name, reference).await;
+                    (Some(reply), outcome)
+                }
+            },
+        }
+    }
+
+    async fn create_tag(&self, bot: &Arc<MantaBot>, name: &TagName, reference: &str) -> (Reply, Outcome) {
+        let result = self.manta.create_client_tag(&bot.id, &bot.credentials, name).await;
+        let mut outcome =
+            Outcome { bot: Some(bot.clone()), tag: Some(name.to_string()), ..Outcome::default() };
+        match result {
+            Ok(()) => {
+                outcome.kind = "created";
+                outcome.http_status = Some(200);
+                (messages::tag_created(name.as_str(), bot), outcome)
+            }
+            Err(error) => {
+                outcome.kind = failure_kind(&error);
+                outcome.http_status = error.http_status();
+                outcome.manta_code = error.manta_code();
+                tracing::warn!(reference, bot = %bot.label, error = %error, "MantaGo call failed");
+                (messages::manta_failure(name.as_str(), bot, &error, reference), outcome)
+            }
+        }
+    }
+}
+
+/// A short label for each failure family, stable for log queries and metrics.
+fn failure_kind(error: &MantaError) -> &'static str {
+    match error {
+        MantaError::Api { status: 401, code: 120000, .. } => "credentials_replaced",
+        MantaError::Api { status: 401, .. } | MantaError::UnexpectedBody { status: 401 } => "token_invalid",
+        MantaError::Api { status: 403, .. } | MantaError::UnexpectedBody { status: 403 } => {
+            "permission_denied"
+        }
+        MantaError::Api { status: 404, .. } | MantaError::UnexpectedBody { status: 404 } => "bot_not_found",
+        MantaError::RateLimited { .. } => "rate_limited",
+        MantaError::Api { status, .. } | MantaError::UnexpectedBody { status } if *status >= 500 => {
+            "manta_error"
+        }
+        MantaError::UnexpectedBody { .. } => "unexpected_answer",
+        MantaError::Api { .. } => "refused",
+        MantaError::Timeout(_) => "timeout",
+        MantaError::Unreachable(_) => "unreachable",
+    }
+}
+
+/// The one audit event per command (PRODUCT.md §5).
+fn audit(reference: &str, msg: Incoming<'_>, command: &Command, outcome: &Outcome, started: Instant) {
+    tracing::info!(
+        target: "audit",
+        reference,
+        user_id = msg.user.0,
+        username = msg.username.unwrap_or(""),
+        chat_id = msg.chat.0,
+        bot_label = outcome.bot.as_ref().map(|b| b.label.as_str()).unwrap_or(""),
+        bot_id = outcome.bot.as_ref().map(|b| b.id.as_str()).unwrap_or(""),
+        command = command.name(),
+        tag_name = outcome.tag.as_deref().unwrap_or(""),
+        outcome = outcome.kind,
+        http_status = outcome.http_status,
+        manta_code = outcome.manta_code,
+        latency_ms = started.elapsed().as_millis() as u64,
+        "command handled"
+    );
+}
+
+/// A short code shown in failure replies and written in the audit log, so an admin's
+/// screenshot leads the operator to the right log line. No look-alike characters.
+fn new_reference() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    (0..6).map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char).collect()
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-text panic payload".to_owned())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,21 @@
+//! manta-tagbot: create MantaGo client tags from Telegram.
+//!
+//! The binary is a thin shell around [`cli::main`]; everything lives here so tests drive the
+//! same code. A message travels: adapter ([`telegram`] or [`console`]) → [`core`] (which
+//! parses the [`command`], checks [`config`]-given rights and [`bots`] links, validates a
+//! [`tag_name::TagName`], calls [`mantago`]) → a [`reply::Reply`] worded in [`messages`].
+
+pub mod bots;
+pub mod cli;
+pub mod command;
+pub mod config;
+pub mod console;
+pub mod core;
+pub mod ids;
+pub mod logging;
+pub mod mantago;
+pub mod messages;
+pub mod reply;
+pub mod shutdown;
+pub mod tag_name;
+pub mod telegram;
