@@ -243,7 +243,7 @@ fn bots(vars: &Vars) -> Result<Vec<BotConfig>, ConfigError> {
     match vars.optional("MANTA_BOTS") {
         None => Ok(vec![bot(vars, BotLabel::single(), "MANTA_")?]),
         Some(labels) => {
-            if vars.is_set("MANTA_BOT_ID") {
+            if vars.optional("MANTA_BOT_ID").is_some() {
                 return Err(mistake(
                     "MANTA_BOT_ID",
                     "is set together with MANTA_BOTS; use one form or the other",
@@ -294,14 +294,16 @@ fn bot(vars: &Vars, label: BotLabel, prefix: &str) -> Result<BotConfig, ConfigEr
 fn chat_selector(var: &str, raw: &str) -> Result<ChatSelector, ConfigError> {
     let example = format!("{var}=-1001234567890,123456789 (or {var}=* for every chat)");
     let items: Vec<&str> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-    if items == ["*"] {
-        return Ok(ChatSelector::Every);
+    match items.iter().filter(|item| **item == "*").count() {
+        _ if items.is_empty() => return Err(mistake(var, "names no chat", example)),
+        1 if items.len() == 1 => return Ok(ChatSelector::Every),
+        0 => {}
+        _ => {
+            return Err(mistake(var, "mixes * with other entries; * alone already means every chat", example));
+        }
     }
     let mut chats = Vec::new();
     for item in items {
-        if item == "*" {
-            return Err(mistake(var, "mixes * with chat IDs; * alone already means every chat", example));
-        }
         let id = item.parse::<i64>().ok().filter(|id| *id != 0).ok_or_else(|| {
             mistake(var, format!("{item:?} is not a numeric Telegram chat ID"), example.clone())
         })?;

@@ -241,8 +241,9 @@ impl MantaClient {
         let sent = self.http.post(url).bearer_auth(token.expose_secret()).json(body).send().await;
         let response = match sent {
             Ok(response) => response,
-            Err(e) if e.is_timeout() => return Err(MantaError::Timeout(self.timeout)),
+            // Before `is_timeout`: a connect timeout is both, and it never sent anything.
             Err(e) if e.is_connect() => return Ok(Attempt::NotConnected(describe(&e))),
+            Err(e) if e.is_timeout() => return Err(MantaError::Timeout(self.timeout)),
             Err(e) => return Err(MantaError::Unreachable(describe(&e))),
         };
         let status = response.status();
