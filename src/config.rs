@@ -299,7 +299,11 @@ fn chat_selector(var: &str, raw: &str) -> Result<ChatSelector, ConfigError> {
         1 if items.len() == 1 => return Ok(ChatSelector::Every),
         0 => {}
         _ => {
-            return Err(mistake(var, "mixes * with other entries; * alone already means every chat", example));
+            return Err(mistake(
+                var,
+                "mixes * with other entries; * alone already means every chat",
+                example,
+            ));
         }
     }
     let mut chats = Vec::new();

@@ -36,6 +36,7 @@ pub async fn run(
             chat: seat.chat,
             private: seat.chat == seat.user.private_chat(),
             text: line.trim_end_matches('\r'),
+            sent_at: None,
         };
         if let Some(reply) = core.handle(message).await {
             output.write_all(reply.to_plain().as_bytes()).await?;

@@ -6,11 +6,12 @@
 use std::collections::BTreeSet;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use futures::FutureExt;
 
 use crate::bots::{ChatLinks, MantaBot};
+use crate::clock::{Clock, SystemClock};
 use crate::command::{self, Command};
 use crate::ids::{ChatId, UserId};
 use crate::mantago::{MantaClient, MantaError};
@@ -31,6 +32,8 @@ pub struct Incoming<'a> {
     pub private: bool,
     /// The message text.
     pub text: &'a str,
+    /// When the sender sent it, if the transport says (Telegram does; the console does not).
+    pub sent_at: Option<SystemTime>,
 }
 
 /// The command core.
@@ -40,6 +43,7 @@ pub struct Core {
     links: ChatLinks,
     manta: MantaClient,
     own_username: Option<String>,
+    clock: Arc<dyn Clock>,
 }
 
 /// How a command ended, for the audit log and metrics.
@@ -61,7 +65,13 @@ impl Outcome {
 impl Core {
     /// A core serving `admins` and the bots in `links`, talking to MantaGo through `manta`.
     pub fn new(admins: BTreeSet<UserId>, links: ChatLinks, manta: MantaClient) -> Self {
-        Self { admins, links, manta, own_username: None }
+        Self { admins, links, manta, own_username: None, clock: Arc::new(SystemClock) }
+    }
+
+    /// Replaces the real clock (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Sets this bot's Telegram username, so `/cmd@OtherBot` can be told apart from `/cmd@Us`.

@@ -7,6 +7,7 @@
 
 pub mod bots;
 pub mod cli;
+pub mod clock;
 pub mod command;
 pub mod config;
 pub mod console;

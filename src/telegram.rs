@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use secrecy::ExposeSecret;
 use teloxide::adaptors::Throttle;
@@ -136,6 +136,7 @@ async fn on_message(bot: TgBot, msg: Message, core: Arc<Core>) -> ResponseResult
         chat: ids::ChatId(msg.chat.id.0),
         private: msg.chat.is_private(),
         text,
+        sent_at: u64::try_from(msg.date.timestamp()).ok().map(|secs| UNIX_EPOCH + Duration::from_secs(secs)),
     };
     if let Some(reply) = core.handle(incoming).await {
         send(&bot, &msg, &reply).await;
