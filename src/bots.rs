@@ -4,11 +4,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::config::{BotConfig, ChatSelector};
+use crate::credentials::{Keeper, Upkeep};
 use crate::ids::{BotId, BotLabel, ChatId};
-use crate::mantago::Credentials;
+use crate::state::StateError;
 
-/// One MantaGo bot as the command core sees it.
-#[derive(Debug)]
+/// Who a MantaGo bot is, as people are told about it.
+#[derive(Debug, Clone)]
 pub struct MantaBot {
     /// The operator's name for it.
     pub label: BotLabel,
@@ -16,28 +17,38 @@ pub struct MantaBot {
     pub id: BotId,
     /// `MANTA_` or `MANTA_<LABEL>_`: where the operator configures it.
     pub env_prefix: String,
-    /// The pair used for requests.
-    pub credentials: Credentials,
+}
+
+/// A bot with its credentials, as the command core uses it.
+#[derive(Debug)]
+pub struct LinkedBot {
+    /// Its identity.
+    pub bot: MantaBot,
+    /// Its live credential pair.
+    pub credentials: Keeper,
 }
 
 /// Chat → bot routing, built from the validated configuration.
 #[derive(Debug, Default)]
 pub struct ChatLinks {
-    bots: Vec<Arc<MantaBot>>,
-    by_chat: HashMap<ChatId, Arc<MantaBot>>,
-    every_other_chat: Option<Arc<MantaBot>>,
+    bots: Vec<Arc<LinkedBot>>,
+    by_chat: HashMap<ChatId, Arc<LinkedBot>>,
+    every_other_chat: Option<Arc<LinkedBot>>,
 }
 
 impl ChatLinks {
-    /// Builds the routing table. The configuration has already refused conflicting links.
-    pub fn new(configs: &[BotConfig]) -> Self {
+    /// Loads every bot's credentials and builds the routing table. The configuration has
+    /// already refused conflicting links.
+    pub fn load(configs: &[BotConfig], upkeep: &Arc<Upkeep>) -> Result<Self, StateError> {
         let mut links = Self::default();
         for config in configs {
-            let bot = Arc::new(MantaBot {
-                label: config.label.clone(),
-                id: config.id.clone(),
-                env_prefix: config.env_prefix.clone(),
-                credentials: Credentials { token: config.token.clone(), secret: config.secret.clone() },
+            let bot = Arc::new(LinkedBot {
+                bot: MantaBot {
+                    label: config.label.clone(),
+                    id: config.id.clone(),
+                    env_prefix: config.env_prefix.clone(),
+                },
+                credentials: Keeper::load(upkeep.clone(), config)?,
             });
             match &config.chats {
                 ChatSelector::Every => links.every_other_chat = Some(bot.clone()),
@@ -49,16 +60,16 @@ impl ChatLinks {
             }
             links.bots.push(bot);
         }
-        links
+        Ok(links)
     }
 
     /// The bot linked to `chat`, if any: an explicit link first, then the `*` bot.
-    pub fn bot_for(&self, chat: ChatId) -> Option<&Arc<MantaBot>> {
+    pub fn bot_for(&self, chat: ChatId) -> Option<&Arc<LinkedBot>> {
         self.by_chat.get(&chat).or(self.every_other_chat.as_ref())
     }
 
     /// Every configured bot, in configuration order.
-    pub fn bots(&self) -> &[Arc<MantaBot>] {
+    pub fn bots(&self) -> &[Arc<LinkedBot>] {
         &self.bots
     }
 }

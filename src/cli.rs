@@ -3,16 +3,16 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
 
-use crate::bots::ChatLinks;
+use crate::app::App;
 use crate::config::{Config, ConfigError, Mode};
 use crate::console::{self, Seat};
-use crate::core::Core;
 use crate::ids::{ChatId, UserId};
 use crate::logging::{self, LogFormat};
-use crate::mantago::{MantaClient, RetryPolicy};
 use crate::{shutdown, telegram};
 
 /// Create MantaGo client tags from Telegram.
@@ -117,27 +117,28 @@ fn load_dotenv() -> Result<(), ConfigError> {
     }
 }
 
-fn build_core(config: &Config) -> Result<Core, Failure> {
-    let manta = MantaClient::new(config.manta.api_url.clone(), config.manta.timeout, RetryPolicy::default())
-        .map_err(|e| Failure::Runtime(format!("cannot set up the MantaGo HTTP client: {e}")))?;
-    let links = ChatLinks::new(&config.bots);
-    for bot in links.bots() {
-        tracing::info!(bot_label = %bot.label, bot_id = %bot.id, "serving MantaGo bot");
-    }
-    if config.admins.is_empty() {
-        tracing::warn!(
-            "ADMIN_IDS is empty: nobody can create tags. Send /whoami to the bot to learn your user ID, then add it to ADMIN_IDS"
-        );
-    }
-    Ok(Core::new(config.admins.clone(), links, manta))
+fn assemble(config: &Config) -> Result<App, Failure> {
+    App::assemble_with_system_clock(config).map_err(|e| Failure::Runtime(e.to_string()))
 }
 
 async fn run_daemon(config: Config) -> Result<(), Failure> {
-    let core = build_core(&config)?;
     let Some(telegram) = &config.telegram else {
         return Err(Failure::Runtime("the daemon needs the Telegram configuration".into()));
     };
-    telegram::run(telegram, core, shutdown::signal()).await.map_err(|e| match e {
+    let app = assemble(&config)?;
+    let stop = CancellationToken::new();
+    let upkeep = app.spawn_upkeep(stop.clone());
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        shutdown::signal().await;
+        on_signal.cancel();
+    });
+    let result = telegram::run(telegram, app.core, app.notices, stop.clone().cancelled_owned()).await;
+    stop.cancel();
+    if tokio::time::timeout(Duration::from_secs(10), upkeep).await.is_err() {
+        tracing::error!("a credential refresh was still running at exit and was abandoned");
+    }
+    result.map_err(|e| match e {
         telegram::TelegramError::TokenRejected => Failure::Config(ConfigError {
             variable: "TELOXIDE_TOKEN".into(),
             problem: "Telegram rejected this token (Unauthorized); copy it again from @BotFather".into(),
@@ -148,10 +149,14 @@ async fn run_daemon(config: Config) -> Result<(), Failure> {
 }
 
 async fn run_console(config: Config, seat: Seat) -> Result<(), Failure> {
-    let core = build_core(&config)?;
+    let App { core, notices } = assemble(&config)?;
+    // The console is short-lived: one credential check at start, like the daemon's first.
+    for linked in core.links().bots() {
+        linked.credentials.check().await;
+    }
     let prompt = std::io::stdin().is_terminal().then_some("> ");
     let input = tokio::io::BufReader::new(tokio::io::stdin());
-    console::run(&core, seat, input, tokio::io::stdout(), prompt)
-        .await
-        .map_err(|e| Failure::Runtime(format!("console input/output failed: {e}")))
+    let result = console::run(&core, seat, input, tokio::io::stdout(), prompt).await;
+    console::print_notices(notices);
+    result.map_err(|e| Failure::Runtime(format!("console input/output failed: {e}")))
 }

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -16,6 +17,8 @@ use crate::ids::{BotId, BotLabel, ChatId, UserId};
 
 /// The MantaGo API used when `MANTA_API_URL` is not set.
 pub const DEFAULT_MANTA_API_URL: &str = "https://mantago.cc/api";
+/// Where state is kept when `DATA_DIR` is not set.
+pub const DEFAULT_DATA_DIR: &str = "./data";
 /// Seconds one MantaGo request may take when `MANTA_TIMEOUT_SECS` is not set.
 pub const DEFAULT_MANTA_TIMEOUT_SECS: u64 = 10;
 
@@ -53,6 +56,10 @@ pub struct Config {
     pub manta: MantaConfig,
     /// The MantaGo bots and the chats linked to each.
     pub bots: Vec<BotConfig>,
+    /// `DATA_DIR`: where the state database lives.
+    pub data_dir: PathBuf,
+    /// `MANTA_AUTO_REFRESH`: rotate credentials before they expire.
+    pub auto_refresh: bool,
 }
 
 /// How to reach the Telegram Bot API.
@@ -143,7 +150,10 @@ impl Config {
         };
         let bots = bots(&vars)?;
         check_links(&bots)?;
-        Ok(Self { telegram, admins, manta, bots })
+        let data_dir =
+            PathBuf::from(vars.optional("DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.to_owned()));
+        let auto_refresh = boolean(&vars, "MANTA_AUTO_REFRESH", true)?;
+        Ok(Self { telegram, admins, manta, bots, data_dir, auto_refresh })
     }
 }
 
@@ -237,6 +247,17 @@ fn seconds(
             format!("{name}={default}"),
         )
     })
+}
+
+fn boolean(vars: &Vars, name: &str, default: bool) -> Result<bool, ConfigError> {
+    match vars.optional(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => {
+            Err(mistake(name, format!("{other:?} is neither true nor false"), format!("{name}=false")))
+        }
+    }
 }
 
 fn bots(vars: &Vars) -> Result<Vec<BotConfig>, ConfigError> {

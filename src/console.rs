@@ -49,3 +49,11 @@ pub async fn run(
     }
     output.flush().await
 }
+
+/// Writes the notices meant for the admins' private chats to standard error: the console has
+/// no private chats, and its standard output carries only replies.
+pub fn print_notices(mut notices: tokio::sync::mpsc::UnboundedReceiver<crate::credentials::Notice>) {
+    while let Ok(notice) = notices.try_recv() {
+        eprintln!("notice for the admins (bot {}): {}", notice.bot_label, notice.reply.to_plain());
+    }
+}

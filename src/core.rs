@@ -10,9 +10,10 @@ use std::time::{Instant, SystemTime};
 
 use futures::FutureExt;
 
-use crate::bots::{ChatLinks, MantaBot};
+use crate::bots::{ChatLinks, LinkedBot};
 use crate::clock::{Clock, SystemClock};
 use crate::command::{self, Command};
+use crate::credentials::Broken;
 use crate::ids::{ChatId, UserId};
 use crate::mantago::{MantaClient, MantaError};
 use crate::messages::{self, Standing};
@@ -50,7 +51,7 @@ pub struct Core {
 #[derive(Debug, Default)]
 struct Outcome {
     kind: &'static str,
-    bot: Option<Arc<MantaBot>>,
+    bot: Option<Arc<LinkedBot>>,
     tag: Option<String>,
     http_status: Option<u16>,
     manta_code: Option<i64>,
@@ -85,9 +86,9 @@ impl Core {
         &self.links
     }
 
-    /// Whether anybody can create tags at all.
-    pub fn has_admins(&self) -> bool {
-        !self.admins.is_empty()
+    /// The admins, who receive notices about credentials in their private chats.
+    pub fn admins(&self) -> impl Iterator<Item = UserId> + '_ {
+        self.admins.iter().copied()
     }
 
     /// Handles one message. `None` means: not for us, stay quiet.
@@ -119,7 +120,7 @@ impl Core {
             user: msg.user,
             is_admin: self.admins.contains(&msg.user),
             chat: msg.chat,
-            bot: bot.map(Arc::as_ref),
+            bot: bot.map(|linked| &linked.bot),
         };
         let outcome = |kind| Outcome { bot: bot.cloned(), ..Outcome::new(kind) };
         match command {
@@ -144,10 +145,11 @@ impl Core {
         }
     }
 
-    async fn create_tag(&self, bot: &Arc<MantaBot>, name: &TagName, reference: &str) -> (Reply, Outcome) {
-        let result = self.manta.create_client_tag(&bot.id, &bot.credentials, name).await;
+    async fn create_tag(&self, linked: &Arc<LinkedBot>, name: &TagName, reference: &str) -> (Reply, Outcome) {
+        let bot = &linked.bot;
+        let result = self.create_with_refresh(linked, name).await;
         let mut outcome =
-            Outcome { bot: Some(bot.clone()), tag: Some(name.to_string()), ..Outcome::default() };
+            Outcome { bot: Some(linked.clone()), tag: Some(name.to_string()), ..Outcome::default() };
         match result {
             Ok(()) => {
                 outcome.kind = "created";
@@ -159,8 +161,31 @@ impl Core {
                 outcome.http_status = error.http_status();
                 outcome.manta_code = error.manta_code();
                 tracing::warn!(reference, bot = %bot.label, error = %error, "MantaGo call failed");
+                match error {
+                    MantaError::Api { status: 401, code: 120000, .. } => {
+                        linked.credentials.report_broken(Broken::Replaced).await
+                    }
+                    MantaError::Api { status: 401, code: 1004, .. } => {
+                        linked.credentials.report_broken(Broken::Rejected).await
+                    }
+                    _ => {}
+                }
                 (messages::manta_failure(name.as_str(), bot, &error, reference), outcome)
             }
+        }
+    }
+
+    /// Creates the tag; a 401/1004 (token invalid or expired) gets one refresh of the pair and
+    /// one retry — the only retry that cannot create a tag twice, since the first was refused.
+    async fn create_with_refresh(&self, linked: &LinkedBot, name: &TagName) -> Result<(), MantaError> {
+        let current = linked.credentials.current().await;
+        let first = self.manta.create_client_tag(&linked.bot.id, &current.pair, name).await;
+        if !matches!(first, Err(MantaError::Api { status: 401, code: 1004, .. })) {
+            return first;
+        }
+        match linked.credentials.refresh_after_rejection(current.generation).await {
+            Some(fresh) => self.manta.create_client_tag(&linked.bot.id, &fresh.pair, name).await,
+            None => first,
         }
     }
 }
@@ -193,8 +218,8 @@ fn audit(reference: &str, msg: Incoming<'_>, command: &Command, outcome: &Outcom
         user_id = msg.user.0,
         username = msg.username.unwrap_or(""),
         chat_id = msg.chat.0,
-        bot_label = outcome.bot.as_ref().map(|b| b.label.as_str()).unwrap_or(""),
-        bot_id = outcome.bot.as_ref().map(|b| b.id.as_str()).unwrap_or(""),
+        bot_label = outcome.bot.as_ref().map(|b| b.bot.label.as_str()).unwrap_or(""),
+        bot_id = outcome.bot.as_ref().map(|b| b.bot.id.as_str()).unwrap_or(""),
         command = command.name(),
         tag_name = outcome.tag.as_deref().unwrap_or(""),
         outcome = outcome.kind,

@@ -5,6 +5,7 @@
 //! parses the [`command`], checks [`config`]-given rights and [`bots`] links, validates a
 //! [`tag_name::TagName`], calls [`mantago`]) → a [`reply::Reply`] worded in [`messages`].
 
+pub mod app;
 pub mod bots;
 pub mod cli;
 pub mod clock;
@@ -12,11 +13,14 @@ pub mod command;
 pub mod config;
 pub mod console;
 pub mod core;
+pub mod credentials;
 pub mod ids;
+pub mod jwt;
 pub mod logging;
 pub mod mantago;
 pub mod messages;
 pub mod reply;
 pub mod shutdown;
+pub mod state;
 pub mod tag_name;
 pub mod telegram;

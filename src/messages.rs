@@ -4,10 +4,11 @@
 //! Text that came from a person or from MantaGo goes in through [`Reply::quoted`] and friends,
 //! so the renderer escapes it.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::bots::MantaBot;
-use crate::ids::{ChatId, UserId};
+use crate::credentials::Broken;
+use crate::ids::{BotId, BotLabel, ChatId, UserId};
 use crate::mantago::MantaError;
 use crate::reply::Reply;
 use crate::tag_name::{MAX_TAG_NAME_CHARS, TagNameError};
@@ -156,18 +157,8 @@ pub fn internal_error(reference: &str) -> Reply {
 /// A MantaGo call failed: what happened, what to do, and the reference for the log.
 pub fn manta_failure(name: &str, bot: &MantaBot, error: &MantaError, reference: &str) -> Reply {
     let head = Reply::new().text("❌ The tag ").quoted(name).text(" was not created");
-    let token_var = format!("{}TOKEN", bot.env_prefix);
     let secret_var = format!("{}SECRET", bot.env_prefix);
-    let paste_new_pair = |reply: Reply| {
-        reply
-            .text(" Operator: copy a fresh API token and secret key from the MantaGo dashboard (")
-            .text(DASHBOARD_PATH)
-            .text(") into ")
-            .code(token_var.clone())
-            .text(" and ")
-            .code(secret_var.clone())
-            .text(", then restart the bot.")
-    };
+    let paste_new_pair = |reply: Reply| paste_new_pair(reply, &bot.env_prefix);
     let body = match error {
         MantaError::Api { status: 401, code: 120000, .. } => paste_new_pair(
             head.text(": the MantaGo credentials of bot ")
@@ -234,6 +225,125 @@ fn truncate(text: &str, max: usize) -> String {
     let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
     cut.push('…');
     cut
+}
+
+/// Notice to the admins: with auto-refresh off, the token expires soon.
+pub fn token_expires_soon(
+    label: &BotLabel,
+    bot: &BotId,
+    env_prefix: &str,
+    expires_at: SystemTime,
+    now: SystemTime,
+) -> Reply {
+    let left = expires_at.duration_since(now).unwrap_or_default();
+    let head = Reply::new()
+        .text("⏳ The MantaGo API token of bot ")
+        .bold(label.as_str())
+        .text(" (ID ")
+        .code(bot.as_str())
+        .text(format!(") expires on {} (in {}).", utc(expires_at), days_and_hours(left)))
+        .text(" Automatic refresh is off (MANTA_AUTO_REFRESH=false).");
+    paste_new_pair(head, env_prefix)
+}
+
+/// Notice to the admins: the pair stopped working.
+pub fn credentials_broken(label: &BotLabel, bot: &BotId, env_prefix: &str, why: Broken) -> Reply {
+    let head = Reply::new()
+        .text("🔑 Tags can no longer be created on MantaGo bot ")
+        .bold(label.as_str())
+        .text(" (ID ")
+        .code(bot.as_str());
+    let head = match why {
+        Broken::Rejected => {
+            head.text("): MantaGo says its API token is invalid or expired, and refreshing it did not help.")
+        }
+        Broken::Replaced => head
+            .text("): its credentials were replaced by a refresh elsewhere (for example in the dashboard)."),
+    };
+    paste_new_pair(head, env_prefix)
+}
+
+/// Notice to the admins: an attempt to refresh the pair failed.
+pub fn refresh_failed(
+    label: &BotLabel,
+    bot: &BotId,
+    env_prefix: &str,
+    error: &MantaError,
+    expires_at: Option<SystemTime>,
+) -> Reply {
+    let mut reply = Reply::new()
+        .text("🔑 Refreshing the MantaGo credentials of bot ")
+        .bold(label.as_str())
+        .text(" (ID ")
+        .code(bot.as_str())
+        .text(format!(") failed: {}.", refresh_failure_reason(error)));
+    reply = match expires_at {
+        Some(at) => reply.text(format!(" The current pair stays in use; its token expires on {}.", utc(at))),
+        None => reply.text(" The current pair stays in use."),
+    };
+    if matches!(error, MantaError::Timeout(_)) {
+        reply = reply.text(" MantaGo may have issued a new pair whose answer never arrived; if tag creation starts failing, the old pair was retired.");
+    }
+    paste_new_pair(reply.text(" I will try again later. If it keeps failing:"), env_prefix)
+}
+
+/// Notice to the admins: a refreshed pair is in use but could not be saved.
+pub fn pair_not_saved(label: &BotLabel, bot: &BotId, db: &std::path::Path) -> Reply {
+    Reply::new()
+        .text("💾 MantaGo bot ")
+        .bold(label.as_str())
+        .text(" (ID ")
+        .code(bot.as_str())
+        .text(") received a new credential pair, but it could not be saved to ")
+        .code(db.display().to_string())
+        .text(". It is in use, but would be lost if the bot restarted now — and the old pair no longer works. Operator: make DATA_DIR writable (disk space, permissions) without restarting; the bot saves the pair as soon as it can.")
+}
+
+fn refresh_failure_reason(error: &MantaError) -> String {
+    match error {
+        MantaError::Api { status: 401, code: 120000, .. } => {
+            "the pair was already replaced by a refresh elsewhere".into()
+        }
+        MantaError::Api { status: 401, .. } => {
+            "MantaGo no longer accepts this pair (token invalid or expired)".into()
+        }
+        MantaError::Api { status: 403, .. } => {
+            "permission denied (wrong secret key, or the plan lacks the Open API)".into()
+        }
+        MantaError::Api { status, code, .. } => format!("MantaGo answered HTTP {status} (code {code})"),
+        MantaError::RateLimited { .. } => "MantaGo is rate-limiting".into(),
+        MantaError::Timeout(limit) => format!("MantaGo did not answer within {}", seconds(*limit)),
+        MantaError::Unreachable(_) => "MantaGo could not be reached".into(),
+        MantaError::UnexpectedBody { status } => {
+            format!("MantaGo answered HTTP {status} with something unexpected")
+        }
+    }
+}
+
+fn paste_new_pair(reply: Reply, env_prefix: &str) -> Reply {
+    reply
+        .text(" Operator: copy a fresh API token and secret key from the MantaGo dashboard (")
+        .text(DASHBOARD_PATH)
+        .text(") into ")
+        .code(format!("{env_prefix}TOKEN"))
+        .text(" and ")
+        .code(format!("{env_prefix}SECRET"))
+        .text(", then restart the bot.")
+}
+
+/// A moment as people read it: `2026-12-03 10:15 UTC`.
+pub fn utc(time: SystemTime) -> String {
+    let text = humantime::format_rfc3339_seconds(time).to_string();
+    format!("{} UTC", text.get(..16).unwrap_or(&text).replace('T', " "))
+}
+
+fn days_and_hours(d: Duration) -> String {
+    let hours = d.as_secs() / 3600;
+    match (hours / 24, hours % 24) {
+        (0, h) => format!("{h} h"),
+        (days, 0) => format!("{days} days"),
+        (days, h) => format!("{days} days {h} h"),
+    }
 }
 
 #[cfg(test)]

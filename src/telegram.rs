@@ -13,9 +13,11 @@ use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::{BotCommand, LinkPreviewOptions, Me, ParseMode, ReplyParameters};
 use teloxide::{ApiError, RequestError};
+use tokio::sync::mpsc;
 
 use crate::config::TelegramConfig;
 use crate::core::{Core, Incoming};
+use crate::credentials::Notice;
 use crate::ids;
 use crate::messages::COMMAND_MENU;
 use crate::reply::Reply;
@@ -39,6 +41,7 @@ type TgBot = Throttle<Bot>;
 pub async fn run(
     config: &TelegramConfig,
     core: Core,
+    notices: mpsc::UnboundedReceiver<Notice>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), TelegramError> {
     let mut bot = Bot::new(config.token.expose_secret());
@@ -61,6 +64,7 @@ pub async fn run(
     let limits = Limits { messages_per_min_channel_or_supergroup: 20, ..Limits::default() };
     let bot = bot.throttle(limits);
     register_commands(&bot).await;
+    tokio::spawn(deliver_notices(bot.clone(), core.clone(), notices));
 
     let handler = Update::filter_message().endpoint(on_message);
     let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
@@ -80,6 +84,21 @@ pub async fn run(
         .map_err(TelegramError::Dispatch)?;
     tracing::info!("stopped receiving updates; commands in flight have finished");
     Ok(())
+}
+
+/// Sends each notice to every admin's private chat. An admin who never started a chat with the
+/// bot cannot be reached (Telegram forbids it); the log says so.
+async fn deliver_notices(bot: TgBot, core: Arc<Core>, mut notices: mpsc::UnboundedReceiver<Notice>) {
+    while let Some(notice) = notices.recv().await {
+        for admin in core.admins() {
+            let chat = teloxide::types::ChatId(admin.0);
+            let sent = bot.send_message(chat, notice.reply.to_html()).parse_mode(ParseMode::Html).await;
+            if let Err(error) = sent {
+                tracing::warn!(user_id = admin.0, bot_label = %notice.bot_label, %error,
+                    "could not tell an admin about the credentials (they may need to send /start to the bot first)");
+            }
+        }
+    }
 }
 
 /// `getMe` until Telegram answers: a rejected token is fatal, anything else is retried with

@@ -1,9 +1,6 @@
 use super::*;
 
-use secrecy::SecretString;
-
 use crate::ids::{BotId, BotLabel};
-use crate::mantago::Credentials;
 
 const TOKEN: &str = "tok-SECRET-1";
 const SECRET: &str = "sec-SECRET-2";
@@ -16,7 +13,6 @@ fn shop_bot() -> MantaBot {
         label: BotLabel::parse("shop").expect("valid label"),
         id: BotId::parse("B1").expect("valid bot ID"),
         env_prefix: "MANTA_SHOP_".to_owned(),
-        credentials: Credentials { token: SecretString::from(TOKEN), secret: SecretString::from(SECRET) },
     }
 }
 

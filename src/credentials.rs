@@ -1,0 +1,352 @@
+//! Each bot's credential pair over its whole life (PRODUCT.md §4): which pair is live at start,
+//! when to refresh it, committing a new pair before it is used, and telling the admins when the
+//! pair stops working.
+//!
+//! A refresh retires the old pair at MantaGo, so two refreshes racing for one bot would lock the
+//! daemon out: each bot's pair sits behind an async mutex that is held for the whole refresh,
+//! and commands that want the pair meanwhile wait for the new one.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
+use tokio::sync::{Mutex, mpsc};
+
+use crate::clock::Clock;
+use crate::config::BotConfig;
+use crate::ids::{BotId, BotLabel};
+use crate::jwt::Lifetime;
+use crate::mantago::{Credentials, MantaClient, MantaError};
+use crate::messages;
+use crate::reply::Reply;
+use crate::state::{Origin, StateDb, StateError};
+
+/// Alarms about one bot's credentials reach the admins at most this often.
+const ALARM_INTERVAL: Duration = Duration::from_secs(3600);
+/// After a failed proactive refresh, wait this long before trying again.
+const RETRY_FAILED_REFRESH_AFTER: Duration = Duration::from_secs(15 * 60);
+/// With auto-refresh off, admins are warned this long before the token expires.
+const EXPIRY_WARNING: Duration = Duration::from_secs(3 * 24 * 3600);
+/// …and reminded at most this often.
+const EXPIRY_WARNING_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+/// How often the daemon checks whether a pair is due for refresh.
+pub const CHECK_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
+/// A message for every admin's private chat with the bot.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// The bot it is about.
+    pub bot_label: BotLabel,
+    /// What to tell them.
+    pub reply: Reply,
+}
+
+/// What every bot's keeper shares.
+#[derive(Debug)]
+pub struct Upkeep {
+    manta: MantaClient,
+    db: Arc<StateDb>,
+    clock: Arc<dyn Clock>,
+    auto_refresh: bool,
+    notices: mpsc::UnboundedSender<Notice>,
+}
+
+impl Upkeep {
+    /// Shared context; notices for the admins are sent into `notices`.
+    pub fn new(
+        manta: MantaClient,
+        db: Arc<StateDb>,
+        clock: Arc<dyn Clock>,
+        auto_refresh: bool,
+        notices: mpsc::UnboundedSender<Notice>,
+    ) -> Arc<Self> {
+        Arc::new(Self { manta, db, clock, auto_refresh, notices })
+    }
+}
+
+/// The pair to use now, and which generation it is (to tell "my pair was rejected" apart from
+/// "an older pair was rejected, and somebody already refreshed it").
+#[derive(Debug, Clone)]
+pub struct Current {
+    /// The pair.
+    pub pair: Credentials,
+    /// Increases with every refresh.
+    pub generation: u64,
+}
+
+/// Why a pair stopped working, as MantaGo put it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broken {
+    /// 401 code 1004, even after a refresh was attempted (or with auto-refresh off).
+    Rejected,
+    /// 401 code 120000: a refresh elsewhere retired this pair.
+    Replaced,
+}
+
+#[derive(Debug)]
+struct Live {
+    pair: Credentials,
+    generation: u64,
+    lifetime: Option<Lifetime>,
+    origin: Origin,
+    /// A refreshed pair that could not be written to the database yet.
+    unsaved: bool,
+    /// Set when MantaGo handed out a pair that is due for refresh already: refreshing it
+    /// again proactively would loop.
+    hold_proactive: bool,
+    last_failed_refresh: Option<SystemTime>,
+    last_alarm: Option<SystemTime>,
+    last_expiry_warning: Option<SystemTime>,
+}
+
+/// One bot's credentials.
+#[derive(Debug)]
+pub struct Keeper {
+    bot: BotId,
+    label: BotLabel,
+    env_prefix: String,
+    upkeep: Arc<Upkeep>,
+    live: Mutex<Live>,
+}
+
+/// A one-way digest of a configured pair, to notice when the operator pastes a new one
+/// without keeping a second copy of the secret.
+pub fn fingerprint(pair: &Credentials) -> String {
+    let mut hash = Sha256::new();
+    hash.update(b"manta-tagbot pair v1\0");
+    hash.update(pair.token.expose_secret().as_bytes());
+    hash.update(b"\0");
+    hash.update(pair.secret.expose_secret().as_bytes());
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Which pair a bot should start with: the stored one if it descends from the configured pair,
+/// otherwise the configured one (the operator pasted a new pair, and it wins).
+pub fn live_pair_at_start(
+    db: &StateDb,
+    config: &BotConfig,
+) -> Result<(Credentials, Origin, bool), StateError> {
+    let configured = Credentials { token: config.token.clone(), secret: config.secret.clone() };
+    let configured_fp = fingerprint(&configured);
+    match db.load_pair(&config.id)? {
+        Some(stored) if stored.configured_fingerprint == configured_fp => {
+            Ok((stored.credentials, stored.origin, false))
+        }
+        other => Ok((configured, Origin::Configured, other.is_some())),
+    }
+}
+
+impl Keeper {
+    /// Loads the live pair of `config`'s bot, storing the configured pair if it is new.
+    pub fn load(upkeep: Arc<Upkeep>, config: &BotConfig) -> Result<Self, StateError> {
+        let (pair, origin, replaced) = live_pair_at_start(&upkeep.db, config)?;
+        let configured_fp =
+            fingerprint(&Credentials { token: config.token.clone(), secret: config.secret.clone() });
+        if origin == Origin::Configured {
+            upkeep.db.save_configured(
+                &config.id,
+                &config.label,
+                &pair,
+                &configured_fp,
+                upkeep.clock.now(),
+            )?;
+            if replaced {
+                tracing::info!(bot_label = %config.label, bot_id = %config.id, "a new pair was configured; it replaces the stored one");
+            }
+        }
+        let lifetime = Lifetime::of(pair.token.expose_secret());
+        if lifetime.is_none() {
+            tracing::warn!(bot_label = %config.label, bot_id = %config.id, "the MantaGo token is not a JWT with an expiry; it cannot be refreshed ahead of time");
+        }
+        tracing::info!(
+            bot_label = %config.label,
+            bot_id = %config.id,
+            origin = ?origin,
+            expires = lifetime.map(|l| humantime::format_rfc3339_seconds(l.expires_at).to_string()).unwrap_or_default(),
+            "credentials loaded"
+        );
+        Ok(Self {
+            bot: config.id.clone(),
+            label: config.label.clone(),
+            env_prefix: config.env_prefix.clone(),
+            upkeep,
+            live: Mutex::new(Live {
+                pair,
+                generation: 0,
+                lifetime,
+                origin,
+                unsaved: false,
+                hold_proactive: false,
+                last_failed_refresh: None,
+                last_alarm: None,
+                last_expiry_warning: None,
+            }),
+        })
+    }
+
+    /// The pair to use now (waits while a refresh is in flight).
+    pub async fn current(&self) -> Current {
+        let live = self.live.lock().await;
+        Current { pair: live.pair.clone(), generation: live.generation }
+    }
+
+    /// When the live token expires, if it says.
+    pub async fn expires_at(&self) -> Option<SystemTime> {
+        self.live.lock().await.lifetime.map(|l| l.expires_at)
+    }
+
+    /// MantaGo rejected the pair of generation `seen` as invalid or expired (401/1004).
+    /// Refreshes once — unless another command already did — and returns the pair to retry
+    /// with, or `None` when there is nothing better to retry with.
+    pub async fn refresh_after_rejection(&self, seen: u64) -> Option<Current> {
+        let mut live = self.live.lock().await;
+        if live.generation != seen {
+            return Some(Current { pair: live.pair.clone(), generation: live.generation });
+        }
+        if !self.upkeep.auto_refresh {
+            return None;
+        }
+        tracing::info!(bot_label = %self.label, bot_id = %self.bot, "MantaGo rejected the token; refreshing the pair");
+        self.refresh(&mut live).await.ok()?;
+        Some(Current { pair: live.pair.clone(), generation: live.generation })
+    }
+
+    /// The periodic check: refresh ahead of expiry, retry saving an unsaved pair, or (with
+    /// auto-refresh off) warn the admins that the token expires soon.
+    pub async fn check(&self) {
+        let mut live = self.live.lock().await;
+        let now = self.upkeep.clock.now();
+        if live.unsaved {
+            self.save(&mut live, now);
+        }
+        let Some(lifetime) = live.lifetime else { return };
+        if !self.upkeep.auto_refresh {
+            let soon = lifetime.expires_at.checked_sub(EXPIRY_WARNING).is_some_and(|from| now >= from);
+            if soon && due(live.last_expiry_warning, now, EXPIRY_WARNING_INTERVAL) {
+                live.last_expiry_warning = Some(now);
+                let days_left =
+                    lifetime.expires_at.duration_since(now).map(|d| d.as_secs() / 86_400).unwrap_or(0);
+                tracing::warn!(bot_label = %self.label, bot_id = %self.bot, days_left, "MantaGo token expires soon and auto-refresh is off");
+                self.tell_admins(messages::token_expires_soon(
+                    &self.label,
+                    &self.bot,
+                    &self.env_prefix,
+                    lifetime.expires_at,
+                    now,
+                ));
+            }
+            return;
+        }
+        let is_due = now >= lifetime.refresh_from();
+        if is_due && !live.hold_proactive && due(live.last_failed_refresh, now, RETRY_FAILED_REFRESH_AFTER) {
+            tracing::info!(bot_label = %self.label, bot_id = %self.bot, "MantaGo token is close to expiry; refreshing the pair");
+            let _ = self.refresh(&mut live).await;
+        }
+    }
+
+    /// A command found the pair broken; the admins hear about it (at most once an hour).
+    pub async fn report_broken(&self, why: Broken) {
+        let mut live = self.live.lock().await;
+        tracing::error!(bot_label = %self.label, bot_id = %self.bot, reason = ?why, "MantaGo credentials no longer work");
+        self.alarm(&mut live, messages::credentials_broken(&self.label, &self.bot, &self.env_prefix, why));
+    }
+
+    async fn refresh(&self, live: &mut Live) -> Result<(), MantaError> {
+        let now = self.upkeep.clock.now();
+        match self.upkeep.manta.refresh_token(&self.bot, &live.pair).await {
+            Ok(fresh) => {
+                let lifetime = Lifetime::of(fresh.token.expose_secret());
+                live.pair = fresh;
+                live.generation += 1;
+                live.lifetime = lifetime;
+                live.origin = Origin::Rotated;
+                live.last_failed_refresh = None;
+                live.hold_proactive = lifetime.is_some_and(|l| now >= l.refresh_from());
+                if live.hold_proactive {
+                    tracing::warn!(bot_label = %self.label, bot_id = %self.bot, "MantaGo issued a pair that is already close to expiry; not refreshing it again ahead of time");
+                }
+                self.save(live, now);
+                tracing::info!(
+                    bot_label = %self.label,
+                    bot_id = %self.bot,
+                    expires = lifetime.map(|l| humantime::format_rfc3339_seconds(l.expires_at).to_string()).unwrap_or_default(),
+                    "credentials refreshed"
+                );
+                Ok(())
+            }
+            Err(error) => {
+                live.last_failed_refresh = Some(now);
+                tracing::error!(bot_label = %self.label, bot_id = %self.bot, %error, "refreshing the MantaGo credentials failed; the current pair stays in use");
+                if let Err(db_error) =
+                    self.upkeep.db.record_refresh_failure(&self.bot, now, &error.to_string())
+                {
+                    tracing::error!(error = %db_error, "could not record the failed refresh in the state database");
+                }
+                let expires_at = live.lifetime.map(|l| l.expires_at);
+                self.alarm(
+                    live,
+                    messages::refresh_failed(&self.label, &self.bot, &self.env_prefix, &error, expires_at),
+                );
+                Err(error)
+            }
+        }
+    }
+
+    /// Commits the live pair; on failure keeps it in memory, marked unsaved, and says so.
+    fn save(&self, live: &mut Live, now: SystemTime) {
+        match self.upkeep.db.save_rotated(&self.bot, &live.pair, now) {
+            Ok(()) => {
+                if live.unsaved {
+                    tracing::info!(bot_label = %self.label, bot_id = %self.bot, "the refreshed pair is now saved");
+                }
+                live.unsaved = false;
+            }
+            Err(error) => {
+                let first_failure = !live.unsaved;
+                live.unsaved = true;
+                tracing::error!(bot_label = %self.label, bot_id = %self.bot, %error, path = %self.upkeep.db.path().display(),
+                    "could not save the refreshed MantaGo pair; it is kept in memory only until the database is writable again");
+                if first_failure {
+                    self.tell_admins(messages::pair_not_saved(&self.label, &self.bot, self.upkeep.db.path()));
+                }
+            }
+        }
+    }
+
+    fn alarm(&self, live: &mut Live, reply: Reply) {
+        let now = self.upkeep.clock.now();
+        if due(live.last_alarm, now, ALARM_INTERVAL) {
+            live.last_alarm = Some(now);
+            self.tell_admins(reply);
+        }
+    }
+
+    fn tell_admins(&self, reply: Reply) {
+        // Nobody listening (a closed channel) only happens while shutting down.
+        let _ = self.upkeep.notices.send(Notice { bot_label: self.label.clone(), reply });
+    }
+}
+
+/// Whether something last done at `last` may be done again at `now`.
+fn due(last: Option<SystemTime>, now: SystemTime, interval: Duration) -> bool {
+    last.is_none_or(|last| now.duration_since(last).is_ok_and(|since| since >= interval))
+}
+
+/// Checks every bot's pair now and then every [`CHECK_INTERVAL`] until `stop` is cancelled.
+/// A check in progress is never interrupted: it may be holding a freshly issued pair that
+/// only exists until it is saved.
+pub async fn keep_fresh(
+    keepers: Vec<Arc<crate::bots::LinkedBot>>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        for linked in &keepers {
+            linked.credentials.check().await;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(CHECK_INTERVAL) => {}
+            () = stop.cancelled() => return,
+        }
+    }
+}
