@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -11,9 +11,12 @@ use tokio_util::sync::CancellationToken;
 use crate::app::App;
 use crate::config::{Config, ConfigError, Mode};
 use crate::console::{self, Seat};
+use crate::credentials;
+use crate::health::Health;
 use crate::ids::{ChatId, UserId};
 use crate::logging::{self, LogFormat};
-use crate::{shutdown, telegram};
+use crate::state::StateDb;
+use crate::{http, shutdown, telegram};
 
 /// Create MantaGo client tags from Telegram.
 ///
@@ -40,6 +43,18 @@ enum Command {
         #[arg(long, value_name = "ID", allow_negative_numbers = true)]
         chat: Option<i64>,
     },
+    /// Show each MantaGo bot's live credentials: token expiry, origin (configured or rotated)
+    /// and last refresh, read from the state database in DATA_DIR. Secrets only with --reveal.
+    Credentials {
+        /// Also print the live API token and secret key, e.g. to copy them into another
+        /// integration (which must then stop refreshing them itself).
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Probe the running daemon's /healthz (at HTTP_ADDR, with 0.0.0.0 read as 127.0.0.1), for
+    /// a container HEALTHCHECK. Exit status 0: healthy; 1: unhealthy or not answering (the
+    /// reason is printed); 2: HTTP_ADDR is not set.
+    Healthcheck,
 }
 
 /// Why the program stops with a failure.
@@ -90,6 +105,26 @@ fn start(cli: Cli) -> Result<(), Failure> {
             let seat = Seat { user: UserId(user), chat: chat.map_or(UserId(user).private_chat(), ChatId) };
             runtime.block_on(run_console(config, seat))
         }
+        Command::Credentials { reveal } => {
+            logging::init(format, filter.as_deref(), std::io::stderr)?;
+            let config = Config::from_process_env(Mode::Console)?;
+            let db = StateDb::open(&config.data_dir).map_err(|e| Failure::Runtime(e.to_string()))?;
+            let report = credentials::report(&config, &db, SystemTime::now(), reveal)
+                .map_err(|e| Failure::Runtime(e.to_string()))?;
+            print!("{report}");
+            Ok(())
+        }
+        Command::Healthcheck => {
+            let addr = std::env::var("HTTP_ADDR").ok();
+            match runtime.block_on(http::probe(addr.as_deref())) {
+                Ok(answer) => {
+                    println!("{answer}");
+                    Ok(())
+                }
+                Err(http::ProbeError::Config(e)) => Err(Failure::Config(e)),
+                Err(http::ProbeError::Unhealthy(why)) => Err(Failure::Runtime(why)),
+            }
+        }
     }
 }
 
@@ -125,6 +160,11 @@ async fn run_daemon(config: Config) -> Result<(), Failure> {
     let Some(telegram) = &config.telegram else {
         return Err(Failure::Runtime("the daemon needs the Telegram configuration".into()));
     };
+    // First, so /healthz answers (503) and metrics record from the very start.
+    let health = Health::new();
+    if let Some(addr) = config.http_addr {
+        http::serve(addr, health.clone()).await.map_err(Failure::Runtime)?;
+    }
     let app = assemble(&config)?;
     let stop = CancellationToken::new();
     let upkeep = app.spawn_upkeep(stop.clone());
@@ -133,7 +173,9 @@ async fn run_daemon(config: Config) -> Result<(), Failure> {
         shutdown::signal().await;
         on_signal.cancel();
     });
-    let result = telegram::run(telegram, app.core, app.notices, stop.clone().cancelled_owned()).await;
+    let core = app.core.with_max_command_age(config.max_command_age);
+    let ops = telegram::Operations { health, shutdown_timeout: config.shutdown_timeout };
+    let result = telegram::run(telegram, core, app.notices, stop.clone().cancelled_owned(), ops).await;
     stop.cancel();
     if tokio::time::timeout(Duration::from_secs(10), upkeep).await.is_err() {
         tracing::error!("a credential refresh was still running at exit and was abandoned");
@@ -149,14 +191,12 @@ async fn run_daemon(config: Config) -> Result<(), Failure> {
 }
 
 async fn run_console(config: Config, seat: Seat) -> Result<(), Failure> {
-    let App { core, notices } = assemble(&config)?;
-    // The console is short-lived: one credential check at start, like the daemon's first.
-    for linked in core.links().bots() {
-        linked.credentials.check().await;
-    }
+    // No credential upkeep here: a short-lived console refreshes only when MantaGo rejects the
+    // pair, so it does not rotate a pair under a running daemon's feet.
+    let App { core, mut notices } = assemble(&config)?;
     let prompt = std::io::stdin().is_terminal().then_some("> ");
     let input = tokio::io::BufReader::new(tokio::io::stdin());
-    let result = console::run(&core, seat, input, tokio::io::stdout(), prompt).await;
-    console::print_notices(notices);
-    result.map_err(|e| Failure::Runtime(format!("console input/output failed: {e}")))
+    console::run(&core, seat, input, tokio::io::stdout(), prompt, &mut notices)
+        .await
+        .map_err(|e| Failure::Runtime(format!("console input/output failed: {e}")))
 }

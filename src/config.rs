@@ -21,6 +21,10 @@ pub const DEFAULT_MANTA_API_URL: &str = "https://mantago.cc/api";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 /// Seconds one MantaGo request may take when `MANTA_TIMEOUT_SECS` is not set.
 pub const DEFAULT_MANTA_TIMEOUT_SECS: u64 = 10;
+/// Commands older than this many seconds when they arrive are skipped (`MAX_COMMAND_AGE_SECS`).
+pub const DEFAULT_MAX_COMMAND_AGE_SECS: u64 = 300;
+/// Seconds commands in flight get to finish after SIGTERM (`SHUTDOWN_TIMEOUT_SECS`).
+pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 20;
 
 /// A configuration mistake, shown to the operator as one line before the daemon exits with 2.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +64,12 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `MANTA_AUTO_REFRESH`: rotate credentials before they expire.
     pub auto_refresh: bool,
+    /// `MAX_COMMAND_AGE_SECS`: older commands are skipped with an explanation.
+    pub max_command_age: Duration,
+    /// `SHUTDOWN_TIMEOUT_SECS`: how long commands in flight may take after SIGTERM.
+    pub shutdown_timeout: Duration,
+    /// `HTTP_ADDR`: where to serve `/healthz` and `/metrics`, if anywhere.
+    pub http_addr: Option<std::net::SocketAddr>,
 }
 
 /// How to reach the Telegram Bot API.
@@ -153,7 +163,30 @@ impl Config {
         let data_dir =
             PathBuf::from(vars.optional("DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.to_owned()));
         let auto_refresh = boolean(&vars, "MANTA_AUTO_REFRESH", true)?;
-        Ok(Self { telegram, admins, manta, bots, data_dir, auto_refresh })
+        let max_command_age = Duration::from_secs(seconds(
+            &vars,
+            "MAX_COMMAND_AGE_SECS",
+            DEFAULT_MAX_COMMAND_AGE_SECS,
+            1..=86_400,
+        )?);
+        let shutdown_timeout = Duration::from_secs(seconds(
+            &vars,
+            "SHUTDOWN_TIMEOUT_SECS",
+            DEFAULT_SHUTDOWN_TIMEOUT_SECS,
+            1..=3_600,
+        )?);
+        let http_addr = crate::http::parse_addr(vars.optional("HTTP_ADDR").as_deref())?;
+        Ok(Self {
+            telegram,
+            admins,
+            manta,
+            bots,
+            data_dir,
+            auto_refresh,
+            max_command_age,
+            shutdown_timeout,
+            http_addr,
+        })
     }
 }
 

@@ -3,7 +3,10 @@
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
+use tokio::sync::mpsc::UnboundedReceiver;
+
 use crate::core::{Core, Incoming};
+use crate::credentials::Notice;
 use crate::ids::{ChatId, UserId};
 
 /// Who the console speaks as, and where.
@@ -22,6 +25,7 @@ pub async fn run(
     input: impl AsyncBufRead + Unpin,
     mut output: impl AsyncWrite + Unpin,
     prompt: Option<&str>,
+    notices: &mut UnboundedReceiver<Notice>,
 ) -> std::io::Result<()> {
     let mut lines = input.lines();
     loop {
@@ -43,6 +47,7 @@ pub async fn run(
             output.write_all(b"\n").await?;
             output.flush().await?;
         }
+        print_notices(notices);
     }
     if prompt.is_some() {
         output.write_all(b"\n").await?;
@@ -52,7 +57,7 @@ pub async fn run(
 
 /// Writes the notices meant for the admins' private chats to standard error: the console has
 /// no private chats, and its standard output carries only replies.
-pub fn print_notices(mut notices: tokio::sync::mpsc::UnboundedReceiver<crate::credentials::Notice>) {
+fn print_notices(notices: &mut UnboundedReceiver<Notice>) {
     while let Ok(notice) = notices.try_recv() {
         eprintln!("notice for the admins (bot {}): {}", notice.bot_label, notice.reply.to_plain());
     }

@@ -6,13 +6,14 @@
 use std::collections::BTreeSet;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::FutureExt;
 
 use crate::bots::{ChatLinks, LinkedBot};
 use crate::clock::{Clock, SystemClock};
 use crate::command::{self, Command};
+use crate::config::DEFAULT_MAX_COMMAND_AGE_SECS;
 use crate::credentials::Broken;
 use crate::ids::{ChatId, UserId};
 use crate::mantago::{MantaClient, MantaError};
@@ -45,6 +46,8 @@ pub struct Core {
     manta: MantaClient,
     own_username: Option<String>,
     clock: Arc<dyn Clock>,
+    /// Commands older than this when they arrive are skipped (`MAX_COMMAND_AGE_SECS`).
+    max_command_age: Duration,
 }
 
 /// How a command ended, for the audit log and metrics.
@@ -66,7 +69,28 @@ impl Outcome {
 impl Core {
     /// A core serving `admins` and the bots in `links`, talking to MantaGo through `manta`.
     pub fn new(admins: BTreeSet<UserId>, links: ChatLinks, manta: MantaClient) -> Self {
-        Self { admins, links, manta, own_username: None, clock: Arc::new(SystemClock) }
+        Self {
+            admins,
+            links,
+            manta,
+            own_username: None,
+            clock: Arc::new(SystemClock),
+            max_command_age: Duration::from_secs(DEFAULT_MAX_COMMAND_AGE_SECS),
+        }
+    }
+
+    /// Skips commands older than `age` when they arrive (default: 300 s).
+    pub fn with_max_command_age(mut self, age: Duration) -> Self {
+        self.max_command_age = age;
+        self
+    }
+
+    /// When `msg` was sent, if that is longer ago than commands may wait (PRODUCT.md §5).
+    fn stale_since(&self, msg: Incoming<'_>) -> Option<SystemTime> {
+        let sent_at = msg.sent_at?;
+        // A date in the future (clock skew) is not stale.
+        let age = self.clock.now().duration_since(sent_at).ok()?;
+        (age > self.max_command_age).then_some(sent_at)
     }
 
     /// Replaces the real clock (tests).
@@ -123,6 +147,14 @@ impl Core {
             bot: bot.map(|linked| &linked.bot),
         };
         let outcome = |kind| Outcome { bot: bot.cloned(), ..Outcome::new(kind) };
+        if let Some(sent_at) = self.stale_since(msg) {
+            // A stranger's unknown group command gets no answer, stale or not.
+            if matches!(command, Command::Unknown(_)) && !(standing.is_admin || msg.private) {
+                return (None, outcome("ignored"));
+            }
+            let skipped = messages::stale_command(command.name(), sent_at, self.max_command_age);
+            return (Some(skipped), outcome("stale"));
+        }
         match command {
             Command::Start | Command::Help => (Some(messages::help(standing)), outcome("help")),
             Command::WhoAmI => (Some(messages::whoami(standing, msg.private)), outcome("whoami")),
@@ -175,15 +207,18 @@ impl Core {
         }
     }
 
-    /// Creates the tag; a 401/1004 (token invalid or expired) gets one refresh of the pair and
-    /// one retry — the only retry that cannot create a tag twice, since the first was refused.
+    /// Creates the tag. A 401 (token invalid or expired, or pair replaced) gets one chance with a
+    /// newer pair — refreshed now, or already stored by someone else — and one retry: the only
+    /// retry that cannot create a tag twice, since the first attempt was refused.
     async fn create_with_refresh(&self, linked: &LinkedBot, name: &TagName) -> Result<(), MantaError> {
         let current = linked.credentials.current().await;
         let first = self.manta.create_client_tag(&linked.bot.id, &current.pair, name).await;
-        if !matches!(first, Err(MantaError::Api { status: 401, code: 1004, .. })) {
-            return first;
-        }
-        match linked.credentials.refresh_after_rejection(current.generation).await {
+        let why = match &first {
+            Err(MantaError::Api { status: 401, code: 1004, .. }) => Broken::Rejected,
+            Err(MantaError::Api { status: 401, code: 120000, .. }) => Broken::Replaced,
+            _ => return first,
+        };
+        match linked.credentials.refresh_after_rejection(current.generation, why).await {
             Some(fresh) => self.manta.create_client_tag(&linked.bot.id, &fresh.pair, name).await,
             None => first,
         }
@@ -212,6 +247,7 @@ fn failure_kind(error: &MantaError) -> &'static str {
 
 /// The one audit event per command (PRODUCT.md §5).
 fn audit(reference: &str, msg: Incoming<'_>, command: &Command, outcome: &Outcome, started: Instant) {
+    crate::metrics::command_handled(command, outcome.kind);
     tracing::info!(
         target: "audit",
         reference,

@@ -104,6 +104,8 @@ struct Live {
 #[derive(Debug)]
 pub struct Keeper {
     bot: BotId,
+    /// Fingerprint of the configured pair: stored pairs that descend from it may be adopted.
+    configured_fp: String,
     label: BotLabel,
     env_prefix: String,
     upkeep: Arc<Upkeep>,
@@ -168,6 +170,7 @@ impl Keeper {
         );
         Ok(Self {
             bot: config.id.clone(),
+            configured_fp,
             label: config.label.clone(),
             env_prefix: config.env_prefix.clone(),
             upkeep,
@@ -196,20 +199,47 @@ impl Keeper {
         self.live.lock().await.lifetime.map(|l| l.expires_at)
     }
 
-    /// MantaGo rejected the pair of generation `seen` as invalid or expired (401/1004).
-    /// Refreshes once — unless another command already did — and returns the pair to retry
-    /// with, or `None` when there is nothing better to retry with.
-    pub async fn refresh_after_rejection(&self, seen: u64) -> Option<Current> {
+    /// MantaGo rejected the pair of generation `seen` (`why`). Returns the pair to retry with,
+    /// or `None` when there is nothing better to retry with:
+    /// - another command (or another process sharing `DATA_DIR`) already has a newer pair: use it;
+    /// - the token is invalid or expired (1004): refresh once, if auto-refresh is on;
+    /// - the pair was replaced elsewhere (120000): it is dead, and refreshing it cannot work.
+    pub async fn refresh_after_rejection(&self, seen: u64, why: Broken) -> Option<Current> {
         let mut live = self.live.lock().await;
-        if live.generation != seen {
+        if live.generation != seen || self.adopt_stored(&mut live) {
             return Some(Current { pair: live.pair.clone(), generation: live.generation });
         }
-        if !self.upkeep.auto_refresh {
+        if why == Broken::Replaced || !self.upkeep.auto_refresh {
             return None;
         }
         tracing::info!(bot_label = %self.label, bot_id = %self.bot, "MantaGo rejected the token; refreshing the pair");
         self.refresh(&mut live).await.ok()?;
         Some(Current { pair: live.pair.clone(), generation: live.generation })
+    }
+
+    /// Takes over a newer pair that another process sharing `DATA_DIR` (the console, a second
+    /// daemon) stored after refreshing: the pair in memory has been retired by that refresh.
+    fn adopt_stored(&self, live: &mut Live) -> bool {
+        let stored = match self.upkeep.db.load_pair(&self.bot) {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return false,
+            Err(error) => {
+                tracing::warn!(bot_label = %self.label, %error, "could not re-read the stored pair");
+                return false;
+            }
+        };
+        let newer = stored.configured_fingerprint == self.configured_fp
+            && stored.credentials.token.expose_secret() != live.pair.token.expose_secret()
+            && !live.unsaved;
+        if newer {
+            tracing::info!(bot_label = %self.label, bot_id = %self.bot, "using the newer pair another process stored");
+            live.lifetime = Lifetime::of(stored.credentials.token.expose_secret());
+            live.pair = stored.credentials;
+            live.origin = stored.origin;
+            live.generation += 1;
+            live.hold_proactive = false;
+        }
+        newer
     }
 
     /// The periodic check: refresh ahead of expiry, retry saving an unsaved pair, or (with
@@ -236,6 +266,10 @@ impl Keeper {
                     now,
                 ));
             }
+            return;
+        }
+        // Another process sharing DATA_DIR may have refreshed already.
+        if now >= lifetime.refresh_from() && self.adopt_stored(&mut live) {
             return;
         }
         let is_due = now >= lifetime.refresh_from();
@@ -349,4 +383,39 @@ pub async fn keep_fresh(
             () = stop.cancelled() => return,
         }
     }
+}
+
+/// The `manta-tagbot credentials` listing: one line per bot, then (with `reveal`) its live
+/// token and secret. It only reads: a newly pasted pair is shown as the daemon will use it.
+pub fn report(
+    config: &crate::config::Config,
+    db: &StateDb,
+    now: SystemTime,
+    reveal: bool,
+) -> Result<String, StateError> {
+    let mut out = String::new();
+    for bot in &config.bots {
+        let configured = Credentials { token: bot.token.clone(), secret: bot.secret.clone() };
+        let stored = db.load_pair(&bot.id)?.filter(|s| s.configured_fingerprint == fingerprint(&configured));
+        let pair = stored.as_ref().map_or(&configured, |s| &s.credentials);
+        let status = messages::CredentialStatus {
+            label: &bot.label,
+            bot: &bot.id,
+            lifetime: Lifetime::of(pair.token.expose_secret()),
+            origin: stored.as_ref().map_or(Origin::Configured, |s| s.origin),
+            since: stored.as_ref().map(|s| s.updated_at),
+            last_refresh: stored.as_ref().and_then(|s| s.last_refresh_at),
+            last_refresh_error: stored.as_ref().and_then(|s| s.last_refresh_error.as_deref()),
+        };
+        out.push_str(&messages::credential_status(&status, now));
+        out.push('\n');
+        if reveal {
+            out.push_str(&format!(
+                "  token:  {}\n  secret: {}\n",
+                pair.token.expose_secret(),
+                pair.secret.expose_secret()
+            ));
+        }
+    }
+    Ok(out)
 }

@@ -4,7 +4,7 @@
 //! is one variant of [`MantaError`], so callers explain failures without looking at HTTP.
 //! Retries live here too, because only the wire knows what certainly did not create anything.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -211,7 +211,7 @@ impl MantaClient {
         let mut attempt = 1;
         loop {
             let last = attempt >= self.retry.max_attempts;
-            match self.attempt(url.clone(), token, body).await? {
+            match self.attempt(path, url.clone(), token, body).await? {
                 Attempt::Done(status, text) => return Ok((status, text)),
                 Attempt::NotConnected(why) if last => return Err(MantaError::Unreachable(why)),
                 Attempt::NotConnected(why) => {
@@ -232,7 +232,28 @@ impl MantaClient {
         }
     }
 
+    /// One HTTP exchange, counted and timed for `/metrics`.
     async fn attempt(
+        &self,
+        path: &str,
+        url: Url,
+        token: &SecretString,
+        body: &impl Serialize,
+    ) -> Result<Attempt, MantaError> {
+        let started = Instant::now();
+        let result = self.exchange(url, token, body).await;
+        let status = match &result {
+            Ok(Attempt::Done(status, _)) => status.as_u16().to_string(),
+            Ok(Attempt::RateLimited(_)) => "429".to_owned(),
+            Ok(Attempt::NotConnected(_)) | Err(MantaError::Unreachable(_)) => "unreachable".to_owned(),
+            Err(MantaError::Timeout(_)) => "timeout".to_owned(),
+            Err(error) => error.http_status().map_or_else(|| "error".to_owned(), |s| s.to_string()),
+        };
+        crate::metrics::manta_request(path, status, started.elapsed());
+        result
+    }
+
+    async fn exchange(
         &self,
         url: Url,
         token: &SecretString,

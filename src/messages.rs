@@ -154,6 +154,26 @@ pub fn internal_error(reference: &str) -> Reply {
     Reply::new().text("⚠️ Something went wrong inside the bot (internal error). The operator can find details in the log under ref ").code(reference).text(".")
 }
 
+/// A command that waited too long to arrive (the bot was offline) and was not carried out.
+pub fn stale_command(command: &str, sent_at: SystemTime, max_age: Duration) -> Reply {
+    Reply::new()
+        .text("⏭️ Skipped ")
+        .code(format!("/{command}"))
+        .text(format!(
+            ": it was sent at {} and reached me more than {} later (the bot was probably offline), so nothing was done. Send it again if you still want it.",
+            utc(sent_at),
+            minutes_or_seconds(max_age),
+        ))
+}
+
+/// `5 min` for whole minutes, `90 s` otherwise.
+fn minutes_or_seconds(d: Duration) -> String {
+    match d.as_secs() {
+        s if s >= 60 && s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
 /// A MantaGo call failed: what happened, what to do, and the reference for the log.
 pub fn manta_failure(name: &str, bot: &MantaBot, error: &MantaError, reference: &str) -> Reply {
     let head = Reply::new().text("❌ The tag ").quoted(name).text(" was not created");
@@ -329,6 +349,47 @@ fn paste_new_pair(reply: Reply, env_prefix: &str) -> Reply {
         .text(" and ")
         .code(format!("{env_prefix}SECRET"))
         .text(", then restart the bot.")
+}
+
+/// What `manta-tagbot credentials` shows about one bot.
+#[derive(Debug)]
+pub struct CredentialStatus<'a> {
+    /// The bot's label.
+    pub label: &'a BotLabel,
+    /// The bot's ID.
+    pub bot: &'a BotId,
+    /// The live token's lifetime, if it is a JWT.
+    pub lifetime: Option<crate::jwt::Lifetime>,
+    /// Where the live pair came from.
+    pub origin: crate::state::Origin,
+    /// When the live pair was stored (`None`: pasted, not yet used by the daemon).
+    pub since: Option<SystemTime>,
+    /// When a refresh was last attempted.
+    pub last_refresh: Option<SystemTime>,
+    /// Why that refresh failed, if it did.
+    pub last_refresh_error: Option<&'a str>,
+}
+
+/// One line of `manta-tagbot credentials` (never a secret).
+pub fn credential_status(s: &CredentialStatus<'_>, now: SystemTime) -> String {
+    let expiry = match s.lifetime {
+        None => "token expiry unknown (not a JWT)".to_owned(),
+        Some(l) => match l.expires_at.duration_since(now) {
+            Ok(left) => format!("token expires {} ({} left)", utc(l.expires_at), days_and_hours(left)),
+            Err(_) => format!("token EXPIRED {}", utc(l.expires_at)),
+        },
+    };
+    let origin = match (s.origin, s.since) {
+        (_, None) => "origin: configured (new; the daemon stores it at its next start)".to_owned(),
+        (crate::state::Origin::Configured, Some(at)) => format!("origin: configured, stored {}", utc(at)),
+        (crate::state::Origin::Rotated, Some(at)) => format!("origin: rotated {}", utc(at)),
+    };
+    let refresh = match (s.last_refresh, s.last_refresh_error) {
+        (None, _) => "last refresh: never".to_owned(),
+        (Some(at), None) => format!("last refresh: {} (ok)", utc(at)),
+        (Some(at), Some(error)) => format!("last refresh: {} (FAILED: {error})", utc(at)),
+    };
+    format!("{} (bot ID {}): {expiry}; {origin}; {refresh}", s.label, s.bot)
 }
 
 /// A moment as people read it: `2026-12-03 10:15 UTC`.

@@ -85,8 +85,9 @@ pub fn command_handled(command: &Command, outcome: &'static str) {
 }
 
 /// One HTTP request to MantaGo finished (or failed) after `took`.
-pub fn manta_request(endpoint: &'static str, status: String, took: Duration) {
-    metrics::counter!(MANTA_REQUESTS, "endpoint" => endpoint, "status" => status).increment(1);
+pub fn manta_request(endpoint: &str, status: String, took: Duration) {
+    let endpoint = format!("/{}", endpoint.trim_start_matches('/'));
+    metrics::counter!(MANTA_REQUESTS, "endpoint" => endpoint.clone(), "status" => status).increment(1);
     metrics::histogram!(MANTA_REQUEST_DURATION, "endpoint" => endpoint).record(took.as_secs_f64());
 }
 

@@ -224,7 +224,9 @@ async fn a_timeout_warns_that_the_tag_may_exist_and_the_next_command_still_works
         .match_body(Matcher::Json(json!({"secret": MANTA_SECRET, "name": "Slow"})))
         .with_status(200)
         .with_chunked_body(|w| {
-            std::thread::sleep(std::time::Duration::from_secs(4));
+            // Longer than MANTA_TIMEOUT_SECS=2, but short: mockito answers nothing else while it
+            // sleeps, and the next command's request must not time out behind it.
+            std::thread::sleep(std::time::Duration::from_millis(2500));
             w.write_all(CREATED.as_bytes())
         })
         .expect(1)

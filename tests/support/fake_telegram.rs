@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -72,6 +72,55 @@ struct Inner {
     reject_token: bool,
     /// Answer this many next requests (of any method) with this status.
     outage: Option<(u16, usize)>,
+    /// Enforce Telegram's flood limits on `sendMessage` (see [`FakeTelegram::enforce_flood_limits`]).
+    flood_limits: bool,
+    /// When each accepted message was sent, and to which chat, for the flood limits.
+    recent_sends: VecDeque<(Instant, i64)>,
+    /// Answer this many next `sendMessage` calls with 429 and this `retry_after`.
+    forced_429: Option<(u64, usize)>,
+    /// How many 429 answers were sent.
+    rate_limited: usize,
+}
+
+/// Telegram's flood limits, as its FAQ states them.
+const MAX_MESSAGES_PER_SEC: usize = 30;
+const MAX_GROUP_MESSAGES_PER_MIN: usize = 20;
+
+impl Inner {
+    /// The `retry_after` to answer with if this message to `chat_id` breaks a limit now.
+    fn flood_control(&mut self, chat_id: i64, now: Instant) -> Option<u64> {
+        if let Some((retry_after, left)) = self.forced_429.as_mut() {
+            let retry_after = *retry_after;
+            *left -= 1;
+            if *left == 0 {
+                self.forced_429 = None;
+            }
+            return Some(retry_after);
+        }
+        if !self.flood_limits {
+            return None;
+        }
+        let minute = Duration::from_secs(60);
+        while self.recent_sends.front().is_some_and(|(at, _)| now.duration_since(*at) >= minute) {
+            self.recent_sends.pop_front();
+        }
+        let last_second =
+            self.recent_sends.iter().filter(|(at, _)| now.duration_since(*at) < Duration::from_secs(1)).count();
+        if last_second >= MAX_MESSAGES_PER_SEC {
+            return Some(1);
+        }
+        // Groups and supergroups have negative IDs.
+        if chat_id < 0 {
+            let in_group: Vec<Instant> =
+                self.recent_sends.iter().filter(|(_, chat)| *chat == chat_id).map(|(at, _)| *at).collect();
+            if in_group.len() >= MAX_GROUP_MESSAGES_PER_MIN {
+                let frees_up = minute.saturating_sub(now.duration_since(in_group[0]));
+                return Some(frees_up.as_secs_f64().ceil().max(1.0) as u64);
+            }
+        }
+        self.recent_sends.push_back((now, chat_id));
+        None
+    }
 }
 
 struct Shared {
@@ -208,8 +257,40 @@ impl FakeTelegram {
         self.wait_for_calls("getupdates", polls + 1).await;
     }
 
+    /// Enforces Telegram's flood limits on `sendMessage`: more than 30 messages in any second,
+    /// or more than 20 in any minute in one group or supergroup, get 429 "Too Many Requests"
+    /// with a `retry_after`, as the real Telegram answers.
+    pub fn enforce_flood_limits(&self) {
+        self.shared.lock().flood_limits = true;
+    }
+
+    /// Answers the next `count` `sendMessage` calls with 429 and `retry_after` seconds.
+    pub fn rate_limit_next_sends(&self, count: usize, retry_after: u64) {
+        self.shared.lock().forced_429 = Some((retry_after, count));
+    }
+
+    /// How many 429 "Too Many Requests" answers the fake has sent.
+    pub fn rate_limited(&self) -> usize {
+        self.shared.lock().rate_limited
+    }
+
+    /// Waits until the outage set by [`FakeTelegram::fail_next`] has been used up.
+    pub async fn wait_until_outage_is_over(&self) {
+        self.wait_until(|inner| inner.outage.is_none()).await;
+    }
+
+    /// Like [`FakeTelegram::wait_for_sent`], for deliveries that take longer than 20 s.
+    pub async fn wait_for_sent_within(&self, count: usize, patience: Duration) -> Vec<SentMessage> {
+        self.wait_until_within(|inner| inner.sent.len() >= count, patience).await;
+        self.sent()
+    }
+
     async fn wait_until(&self, done: impl Fn(&Inner) -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        self.wait_until_within(done, Duration::from_secs(20)).await;
+    }
+
+    async fn wait_until_within(&self, done: impl Fn(&Inner) -> bool, patience: Duration) {
+        let deadline = tokio::time::Instant::now() + patience;
         loop {
             let notified = self.shared.changed.notified();
             if done(&self.shared.lock()) {
@@ -218,7 +299,7 @@ impl FakeTelegram {
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 let inner = self.shared.lock();
                 panic!(
-                    "fake Telegram: gave up waiting after 20 s; sent so far: {:#?}; calls: {:?}",
+                    "fake Telegram: gave up waiting after {patience:?}; sent so far: {:#?}; calls: {:?}",
                     inner.sent,
                     inner.calls.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>()
                 );
@@ -314,6 +395,13 @@ fn send_message(shared: &Shared, body: &Value) -> Response {
     }
     let reply_to = body["reply_parameters"]["message_id"].as_i64();
     let mut inner = shared.lock();
+    if let Some(retry_after) = inner.flood_control(chat_id, Instant::now()) {
+        inner.rate_limited += 1;
+        drop(inner);
+        shared.changed.notify_waiters();
+        let description = format!("Too Many Requests: retry after {retry_after}");
+        return error(StatusCode::TOO_MANY_REQUESTS, &description, Some(retry_after));
+    }
     inner.next_message_id += 1;
     let message_id = inner.next_message_id;
     inner.sent.push(SentMessage { chat_id, text: text.clone(), parse_mode, reply_to });
