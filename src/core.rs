@@ -110,6 +110,11 @@ impl Core {
         &self.links
     }
 
+    /// A group became a supergroup: the new chat ID inherits the old one's link.
+    pub fn chat_migrated(&self, old: ChatId, new: ChatId) {
+        self.links.chat_migrated(old, new, self.clock.now());
+    }
+
     /// The admins, who receive notices about credentials in their private chats.
     pub fn admins(&self) -> impl Iterator<Item = UserId> + '_ {
         self.admins.iter().copied()
@@ -144,9 +149,9 @@ impl Core {
             user: msg.user,
             is_admin: self.admins.contains(&msg.user),
             chat: msg.chat,
-            bot: bot.map(|linked| &linked.bot),
+            bot: bot.as_deref().map(|linked| &linked.bot),
         };
-        let outcome = |kind| Outcome { bot: bot.cloned(), ..Outcome::new(kind) };
+        let outcome = |kind| Outcome { bot: bot.clone(), ..Outcome::new(kind) };
         if let Some(sent_at) = self.stale_since(msg) {
             // A stranger's unknown group command gets no answer, stale or not.
             if matches!(command, Command::Unknown(_)) && !(standing.is_admin || msg.private) {
@@ -166,7 +171,7 @@ impl Core {
             Command::NewTag(_) if !standing.is_admin => {
                 (Some(messages::not_an_admin(msg.user)), outcome("not_admin"))
             }
-            Command::NewTag(raw) => match (bot, TagName::parse(raw)) {
+            Command::NewTag(raw) => match (&bot, TagName::parse(raw)) {
                 (None, _) => (Some(messages::chat_not_linked(msg.chat)), outcome("chat_not_linked")),
                 (Some(_), Err(problem)) => (Some(messages::bad_tag_name(problem)), outcome("invalid_name")),
                 (Some(bot), Ok(name)) => {

@@ -63,6 +63,11 @@ impl Upkeep {
     ) -> Arc<Self> {
         Arc::new(Self { manta, db, clock, auto_refresh, notices })
     }
+
+    /// The state database.
+    pub fn db(&self) -> &Arc<StateDb> {
+        &self.db
+    }
 }
 
 /// The pair to use now, and which generation it is (to tell "my pair was rejected" apart from
@@ -158,6 +163,7 @@ impl Keeper {
             }
         }
         let lifetime = Lifetime::of(pair.token.expose_secret());
+        publish_expiry(&config.label, &config.id, lifetime);
         if lifetime.is_none() {
             tracing::warn!(bot_label = %config.label, bot_id = %config.id, "the MantaGo token is not a JWT with an expiry; it cannot be refreshed ahead of time");
         }
@@ -234,6 +240,7 @@ impl Keeper {
         if newer {
             tracing::info!(bot_label = %self.label, bot_id = %self.bot, "using the newer pair another process stored");
             live.lifetime = Lifetime::of(stored.credentials.token.expose_secret());
+            publish_expiry(&self.label, &self.bot, live.lifetime);
             live.pair = stored.credentials;
             live.origin = stored.origin;
             live.generation += 1;
@@ -291,6 +298,7 @@ impl Keeper {
         match self.upkeep.manta.refresh_token(&self.bot, &live.pair).await {
             Ok(fresh) => {
                 let lifetime = Lifetime::of(fresh.token.expose_secret());
+                publish_expiry(&self.label, &self.bot, lifetime);
                 live.pair = fresh;
                 live.generation += 1;
                 live.lifetime = lifetime;
@@ -359,6 +367,13 @@ impl Keeper {
     fn tell_admins(&self, reply: Reply) {
         // Nobody listening (a closed channel) only happens while shutting down.
         let _ = self.upkeep.notices.send(Notice { bot_label: self.label.clone(), reply });
+    }
+}
+
+/// Exports the live token's expiry as a metric, for alerting before it runs out.
+fn publish_expiry(label: &BotLabel, bot: &BotId, lifetime: Option<Lifetime>) {
+    if let Some(secs) = lifetime.and_then(|l| l.expires_at.duration_since(std::time::UNIX_EPOCH).ok()) {
+        crate::metrics::set_credential_expiry(label.as_str(), bot.as_str(), secs.as_secs());
     }
 }
 

@@ -40,6 +40,11 @@ pub fn install() -> Result<PrometheusHandle, BuildError> {
         .install_recorder()?;
     describe();
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    // Shown as 0 from the start, so an alert on them has a series to watch.
+    metrics::counter!(TELEGRAM_RATE_LIMITED).absolute(0);
+    for reason in ["rate_limited", "markup", "error"] {
+        metrics::counter!(TELEGRAM_SEND_FAILURES, "reason" => reason).absolute(0);
+    }
     let upkeep = handle.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(UPKEEP_EVERY);

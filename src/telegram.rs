@@ -233,6 +233,10 @@ async fn on_message(
     core: Arc<Core>,
     in_flight: Arc<InFlight>,
 ) -> ResponseResult<()> {
+    if let Some(new) = msg.migrate_to_chat_id() {
+        core.chat_migrated(ids::ChatId(msg.chat.id.0), ids::ChatId(new.0));
+        return Ok(());
+    }
     let (Some(text), Some(from)) = (msg.text(), msg.from.as_ref()) else {
         return Ok(()); // stickers, joins, channel posts: not commands
     };

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod fake_telegram;
+pub mod http;
 
 #[allow(unused_imports)]
 pub use app::{
