@@ -42,14 +42,25 @@ RUN groupadd --system --gid 10001 manta \
 
 COPY --from=builder /out/manta-tagbot /usr/local/bin/manta-tagbot
 
-# /data: the state folder (DATA_DIR, used by planned features; see README "Roadmap"). It is also
+# /data: the state folder (DATA_DIR: the state database with each bot's live credentials). It is also
 # the working directory, where the daemon looks for an optional .env file; prefer --env-file.
 ENV DATA_DIR=/data
 VOLUME /data
 WORKDIR /data
 USER 10001:10001
 
+# /healthz and /metrics on port 8080 inside the container (see README "Operations"); publish it
+# only where it should be seen, e.g. -p 127.0.0.1:8080:8080. The HEALTHCHECK probes /healthz
+# with the binary itself (the slim image has no curl). It needs HTTP_ADDR: if you unset it,
+# also run the container with --no-healthcheck.
+ENV HTTP_ADDR=0.0.0.0:8080
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["/usr/local/bin/manta-tagbot", "healthcheck"]
+
 # SIGTERM (docker stop) makes the daemon stop taking updates, finish commands in flight, exit 0.
+# It waits up to SHUTDOWN_TIMEOUT_SECS (default 20 s) for them, longer than docker stop's default
+# 10 s before SIGKILL: run with --stop-timeout 30 (or docker stop -t 30).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/manta-tagbot"]
 CMD ["run"]

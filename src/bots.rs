@@ -1,6 +1,7 @@
 //! The MantaGo bots this daemon serves, and which Telegram chat is linked to which bot.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::{Arc, RwLock};
 
 use crate::config::{BotConfig, ChatSelector};
@@ -43,7 +44,12 @@ impl ChatLinks {
     /// Loads every bot's credentials and builds the routing table. The configuration has
     /// already refused conflicting links.
     pub fn load(configs: &[BotConfig], upkeep: &Arc<Upkeep>) -> Result<Self, StateError> {
-        let mut links = Self { bots: Vec::new(), by_chat: RwLock::default(), every_other_chat: None, db: upkeep.db().clone() };
+        let mut links = Self {
+            bots: Vec::new(),
+            by_chat: RwLock::default(),
+            every_other_chat: None,
+            db: upkeep.db().clone(),
+        };
         let mut by_chat = HashMap::new();
         for config in configs {
             let bot = Arc::new(LinkedBot {
@@ -65,12 +71,12 @@ impl ChatLinks {
             links.bots.push(bot);
         }
         for (old, new) in links.db.chat_migrations()? {
-            if let Some(bot) = by_chat.get(&old).cloned() {
-                if !by_chat.contains_key(&new) {
-                    tracing::warn!(old_chat_id = old.0, new_chat_id = new.0, bot_label = %bot.bot.label,
-                        "group {old} became supergroup {new}, which keeps its link; replace {old} with {new} in {}CHATS", bot.bot.env_prefix);
-                    by_chat.insert(new, bot);
-                }
+            if let Some(bot) = by_chat.get(&old).cloned()
+                && let Entry::Vacant(slot) = by_chat.entry(new)
+            {
+                tracing::warn!(old_chat_id = old.0, new_chat_id = new.0, bot_label = %bot.bot.label,
+                    "group {old} became supergroup {new}, which keeps its link; replace {old} with {new} in {}CHATS", bot.bot.env_prefix);
+                slot.insert(bot);
             }
         }
         links.by_chat = RwLock::new(by_chat);
@@ -88,7 +94,11 @@ impl ChatLinks {
     pub fn chat_migrated(&self, old: ChatId, new: ChatId, now: std::time::SystemTime) {
         let mut by_chat = self.by_chat.write().unwrap_or_else(|p| p.into_inner());
         let Some(bot) = by_chat.get(&old).cloned() else {
-            tracing::info!(old_chat_id = old.0, new_chat_id = new.0, "an unlinked group (or one linked through *) became a supergroup; nothing to carry over");
+            tracing::info!(
+                old_chat_id = old.0,
+                new_chat_id = new.0,
+                "an unlinked group (or one linked through *) became a supergroup; nothing to carry over"
+            );
             return;
         };
         by_chat.entry(new).or_insert_with(|| bot.clone());

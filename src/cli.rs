@@ -23,7 +23,7 @@ use crate::{http, shutdown, telegram};
 /// Configuration comes from the environment and from a `.env` file in the working directory
 /// (see README.md and .env.example for every variable).
 #[derive(Debug, Parser)]
-#[command(name = "manta-tagbot", version, about, long_about)]
+#[command(name = "manta-tagbot", version, about, long_about, after_long_help = ENVIRONMENT)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -56,6 +56,27 @@ enum Command {
     /// reason is printed); 2: HTTP_ADDR is not set.
     Healthcheck,
 }
+
+/// The variables, for `--help` (README.md and .env.example explain each one).
+const ENVIRONMENT: &str = "\
+Environment (or .env in the working directory):
+  TELOXIDE_TOKEN          Telegram bot token from @BotFather (not needed by console/credentials)
+  TELOXIDE_API_URL        self-hosted Bot API server URL
+  ADMIN_IDS               comma-separated numeric Telegram user IDs (may be empty at first)
+  MANTA_API_URL           default https://mantago.cc/api
+  MANTA_TIMEOUT_SECS      total time for one MantaGo request, default 10
+  MANTA_BOT_ID, MANTA_TOKEN, MANTA_SECRET, MANTA_CHATS
+                          one MantaGo bot and its linked chats (default * = every chat)
+  MANTA_BOTS=shop,support several bots: MANTA_<LABEL>_BOT_ID, _TOKEN, _SECRET, _CHATS each
+  DATA_DIR                state database folder, default ./data
+  MANTA_AUTO_REFRESH      rotate credentials before they expire, default true
+  MAX_COMMAND_AGE_SECS    skip commands older than this, default 300
+  SHUTDOWN_TIMEOUT_SECS   time for commands in flight after SIGTERM, default 20
+  HTTP_ADDR               serve /healthz and /metrics, e.g. 0.0.0.0:8080
+  LOG_FORMAT              text (default) or json
+  RUST_LOG                log filter, default info
+
+Exit status: 0 done, 1 failed while running, 2 configuration mistake.";
 
 /// Why the program stops with a failure.
 enum Failure {

@@ -94,8 +94,19 @@ pub async fn probe(raw: Option<&str>) -> Result<String, ProbeError> {
         .timeout(PROBE_TIMEOUT)
         .build()
         .map_err(|e| unhealthy(format!("cannot set up an HTTP client: {e}")))?;
-    let response =
-        client.get(&url).send().await.map_err(|e| unhealthy(format!("{url} did not answer: {e}")))?;
+    let response = client.get(&url).send().await.map_err(|e| {
+        // The innermost cause says it best ("Connection refused").
+        let mut cause: &dyn std::error::Error = &e;
+        while let Some(inner) = cause.source() {
+            cause = inner;
+        }
+        let why = if e.is_timeout() {
+            format!("no answer within {} s", PROBE_TIMEOUT.as_secs())
+        } else {
+            cause.to_string()
+        };
+        unhealthy(format!("{url} did not answer: {why}"))
+    })?;
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
     let body = body.trim();

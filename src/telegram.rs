@@ -81,9 +81,15 @@ pub async fn run(
     let core = Arc::new(core.with_username(username));
 
     // Telegram allows 20 messages a minute in any group; teloxide's default is stricter (10).
+    // Overall it allows 30 a second; Throttle counts a message when it lets it go, Telegram
+    // when it arrives, so network jitter can push a full 30 over the line: keep 25.
     // 429s are retried by `deliver`, not by Throttle, so they can be counted; Throttle still
     // pauses all sending for the `retry_after` Telegram asks for.
-    let limits = Limits { messages_per_min_channel_or_supergroup: 20, ..Limits::default() };
+    let limits = Limits {
+        messages_per_min_channel_or_supergroup: 20,
+        messages_per_sec_overall: 25,
+        ..Limits::default()
+    };
     let poller = bot.clone();
     let bot = Throttle::spawn_with_settings(bot, Settings::default().limits(limits).no_retry());
     register_commands(&bot).await;

@@ -57,5 +57,8 @@ async fn a_group_that_becomes_a_supergroup_keeps_its_link_across_restarts() {
     assert!(log.contains("replace -4012345678 with -1001234567890 in MANTA_CHATS"), "{log}");
     assert_eq!(reply, "✅ Created the client tag “After migration” on MantaGo bot default (ID B1).");
     assert!(after_restart.starts_with("✅ Created the client tag “After restart”"), "{after_restart}");
-    assert!(restart_log.contains("replace -4012345678 with -1001234567890 in MANTA_CHATS"), "reminded at start");
+    assert!(
+        restart_log.contains("replace -4012345678 with -1001234567890 in MANTA_CHATS"),
+        "reminded at start"
+    );
 }

@@ -183,7 +183,8 @@ fn an_hour_ago() -> (i64, String) {
 #[tokio::test]
 async fn a_command_that_waited_too_long_is_skipped_and_the_chat_is_told_when_it_was_sent() {
     let mut app = spawn_app().await;
-    let nothing = app.manta.mock("POST", Matcher::Any).match_query(Matcher::Any).expect(0).create_async().await;
+    let nothing =
+        app.manta.mock("POST", Matcher::Any).match_query(Matcher::Any).expect(0).create_async().await;
     let (sent_at, shown) = an_hour_ago();
 
     let message_id = app.telegram.send_text_at(ADMIN, GROUP, "/newtag VIP", sent_at);
@@ -222,27 +223,25 @@ async fn max_command_age_secs_decides_what_is_too_old() {
 
 #[tokio::test]
 async fn sigterm_gives_up_on_work_still_in_flight_after_shutdown_timeout_secs_and_exits_zero() {
+    // A MantaGo that takes the request and never answers. (Not mockito: a mockito server that
+    // is still busy when the test ends goes back to its pool and stalls the next test.)
+    let black_hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let manta_url = format!("http://{}/api", black_hole.local_addr().expect("addr"));
+    let (received, request_arrived) = tokio::sync::oneshot::channel::<()>();
+    let _black_hole = tokio::spawn(async move {
+        let Ok((mut socket, _)) = black_hole.accept().await else { return };
+        let mut buffer = [0u8; 4096];
+        let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut buffer).await;
+        let _ = received.send(());
+        std::future::pending::<()>().await; // keep the connection open, answer nothing
+    });
     let mut app = spawn_app_with(|env| {
-        env.set("SHUTDOWN_TIMEOUT_SECS", "1").set("MANTA_TIMEOUT_SECS", "30");
+        env.set("SHUTDOWN_TIMEOUT_SECS", "1").set("MANTA_TIMEOUT_SECS", "30").set("MANTA_API_URL", manta_url);
     })
     .await;
-    let slow = app
-        .manta
-        .mock("POST", "/api/openapi/clientTag")
-        .match_query(Matcher::UrlEncoded("botId".into(), "B1".into()))
-        .with_status(200)
-        .with_chunked_body(|w| {
-            std::thread::sleep(Duration::from_secs(8));
-            w.write_all(CREATED.as_bytes())
-        })
-        .expect(1)
-        .create_async()
-        .await;
 
     app.telegram.send_text(ADMIN, GROUP, "/newtag Slow");
-    while !slow.matched_async().await {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    request_arrived.await.expect("the /newtag request reached MantaGo");
     let signalled = Instant::now();
     app.terminate();
     let status = app.wait_for_exit().await;
@@ -258,4 +257,40 @@ async fn sigterm_gives_up_on_work_still_in_flight_after_shutdown_timeout_secs_an
         "{output}"
     );
     assert!(app.telegram.sent().is_empty(), "no reply was sent for the abandoned command");
+}
+
+#[tokio::test]
+async fn while_draining_healthz_says_shutting_down_and_the_reply_still_goes_out() {
+    let addr = free_addr().await;
+    let mut app = spawn_app_with(|env| {
+        env.set("HTTP_ADDR", addr.clone());
+    })
+    .await;
+    let slow = app
+        .manta
+        .mock("POST", "/api/openapi/clientTag")
+        .match_query(Matcher::UrlEncoded("botId".into(), "B1".into()))
+        .with_status(200)
+        .with_chunked_body(|w| {
+            std::thread::sleep(Duration::from_millis(1500));
+            w.write_all(CREATED.as_bytes())
+        })
+        .expect(1)
+        .create_async()
+        .await;
+
+    app.telegram.send_text(ADMIN, GROUP, "/newtag Draining");
+    while !slow.matched_async().await {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.terminate();
+    app.wait_for_output("shutting down: no new updates").await;
+    let health = get(&addr, "/healthz").await;
+    let status = app.wait_for_exit().await;
+
+    assert_eq!(health, (503, "shutting down\n".to_owned()));
+    assert_eq!(status.code(), Some(0), "output:\n{}", app.output());
+    let sent = app.telegram.sent();
+    assert_eq!(sent.len(), 1, "the reply was sent before exiting");
+    assert!(sent[0].visible_text().starts_with("✅ Created the client tag “Draining”"));
 }

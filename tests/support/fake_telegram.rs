@@ -80,6 +80,14 @@ struct Inner {
     forced_429: Option<(u64, usize)>,
     /// How many 429 answers were sent.
     rate_limited: usize,
+    /// When each entry of `calls` arrived, in the same order (for the benchmark).
+    call_times: Vec<Instant>,
+    /// When each entry of `sent` was accepted, in the same order (for the benchmark).
+    sent_times: Vec<Instant>,
+    /// Each update with the moment `getUpdates` first handed it out (for the benchmark).
+    served: Vec<(Instant, Value)>,
+    /// The highest update ID handed out so far.
+    last_served: i64,
 }
 
 /// Telegram's flood limits, as its FAQ states them.
@@ -104,8 +112,11 @@ impl Inner {
         while self.recent_sends.front().is_some_and(|(at, _)| now.duration_since(*at) >= minute) {
             self.recent_sends.pop_front();
         }
-        let last_second =
-            self.recent_sends.iter().filter(|(at, _)| now.duration_since(*at) < Duration::from_secs(1)).count();
+        let last_second = self
+            .recent_sends
+            .iter()
+            .filter(|(at, _)| now.duration_since(*at) < Duration::from_secs(1))
+            .count();
         if last_second >= MAX_MESSAGES_PER_SEC {
             return Some(1);
         }
@@ -274,9 +285,34 @@ impl FakeTelegram {
         self.shared.lock().rate_limited
     }
 
-    /// Waits until the outage set by [`FakeTelegram::fail_next`] has been used up.
+    /// When each call to `method` (case-insensitive) arrived, in order.
+    pub fn call_times(&self, method: &str) -> Vec<Instant> {
+        let method = method.to_ascii_lowercase();
+        let inner = self.shared.lock();
+        inner
+            .calls
+            .iter()
+            .zip(&inner.call_times)
+            .filter(|((m, _), _)| *m == method)
+            .map(|(_, at)| *at)
+            .collect()
+    }
+
+    /// Every message the bot has sent so far, with the moment each was accepted.
+    pub fn sent_timed(&self) -> Vec<(Instant, SentMessage)> {
+        let inner = self.shared.lock();
+        inner.sent_times.iter().copied().zip(inner.sent.iter().cloned()).collect()
+    }
+
+    /// Every update handed to the bot so far, with the moment `getUpdates` first returned it.
+    pub fn served(&self) -> Vec<(Instant, Value)> {
+        self.shared.lock().served.clone()
+    }
+
+    /// Waits (up to a minute) until the outage set by [`FakeTelegram::fail_next`] has been used
+    /// up. teloxide waits 10 s after each 5xx before it even reports the error, then backs off.
     pub async fn wait_until_outage_is_over(&self) {
-        self.wait_until(|inner| inner.outage.is_none()).await;
+        self.wait_until_within(|inner| inner.outage.is_none(), Duration::from_secs(60)).await;
     }
 
     /// Like [`FakeTelegram::wait_for_sent`], for deliveries that take longer than 20 s.
@@ -319,6 +355,7 @@ async fn handle(State(shared): State<Arc<Shared>>, Path(path): Path<String>, bod
     {
         let mut inner = shared.lock();
         inner.calls.push((method.clone(), body.clone()));
+        inner.call_times.push(Instant::now());
         if inner.reject_token {
             drop(inner);
             shared.changed.notify_waiters();
@@ -370,6 +407,14 @@ async fn get_updates(shared: &Shared, body: &Value) -> Response {
             }
             if !inner.pending.is_empty() || timeout.is_zero() {
                 let batch: Vec<Value> = inner.pending.iter().take(limit).cloned().collect();
+                let served_now = Instant::now();
+                for update in &batch {
+                    let id = update["update_id"].as_i64().unwrap_or(0);
+                    if id > inner.last_served {
+                        inner.last_served = id;
+                        inner.served.push((served_now, update.clone()));
+                    }
+                }
                 drop(inner);
                 shared.changed.notify_waiters();
                 return ok(Value::Array(batch));
@@ -405,6 +450,7 @@ fn send_message(shared: &Shared, body: &Value) -> Response {
     inner.next_message_id += 1;
     let message_id = inner.next_message_id;
     inner.sent.push(SentMessage { chat_id, text: text.clone(), parse_mode, reply_to });
+    inner.sent_times.push(Instant::now());
     drop(inner);
     shared.changed.notify_waiters();
     let chat_type = if chat_id > 0 { "private" } else { "group" };
