@@ -125,15 +125,13 @@ impl Core {
         let command = command::parse(msg.text, self.own_username.as_deref())?;
         let reference = new_reference();
         let started = Instant::now();
-        let (reply, outcome) =
-            match AssertUnwindSafe(self.execute(&command, msg, &reference)).catch_unwind().await {
-                Ok(done) => done,
-                Err(panic) => {
-                    let what = panic_message(panic.as_ref());
-                    tracing::error!(reference = %reference, panic = %what, "command panicked");
-                    (Some(messages::internal_error(&reference)), Outcome::new("internal_error"))
-                }
-            };
+        let (reply, outcome) = match contain_panic(self.execute(&command, msg, &reference)).await {
+            Ok(done) => done,
+            Err(what) => {
+                tracing::error!(reference = %reference, panic = %what, "command panicked");
+                (Some(messages::internal_error(&reference)), Outcome::new("internal_error"))
+            }
+        };
         audit(&reference, msg, &command, &outcome, started);
         reply
     }
@@ -276,6 +274,12 @@ fn audit(reference: &str, msg: Incoming<'_>, command: &Command, outcome: &Outcom
 fn new_reference() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     (0..6).map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char).collect()
+}
+
+/// Runs `work`, turning a panic inside it into `Err(message)`: one broken command must not
+/// take the chat's worker (or the daemon) down with it.
+async fn contain_panic<T>(work: impl std::future::Future<Output = T>) -> Result<T, String> {
+    AssertUnwindSafe(work).catch_unwind().await.map_err(|panic| panic_message(panic.as_ref()))
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
