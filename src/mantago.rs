@@ -312,8 +312,8 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
-/// A short description of a transport error without the URL (it carries no secret, but it is
-/// noise in a reply) and without the source chain's debug formatting.
+/// A transport error with its whole cause chain on one line, for the log (never for a reply).
+/// The URL in it carries only the bot ID; the token travels in a header and is never printed.
 fn describe(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
