@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod bots;
+pub mod chat_queue;
 pub mod cli;
 pub mod clock;
 pub mod command;

@@ -18,6 +18,7 @@ use teloxide::{ApiError, RequestError};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::chat_queue::ChatQueues;
 use crate::config::TelegramConfig;
 use crate::core::{Core, Incoming};
 use crate::credentials::Notice;
@@ -96,9 +97,16 @@ pub async fn run(
     tokio::spawn(deliver_notices(bot.clone(), core.clone(), notices));
 
     let in_flight = Arc::new(InFlight::default());
-    let handler = Update::filter_message().endpoint(on_message);
+    let queues = {
+        let (bot, core, in_flight) = (bot.clone(), core.clone(), in_flight.clone());
+        ChatQueues::new(move |msg: Message| {
+            let (bot, core, in_flight) = (bot.clone(), core.clone(), in_flight.clone());
+            Box::pin(async move { on_message(bot, msg, core, in_flight).await })
+        })
+    };
+    let handler = Update::filter_message().endpoint(enqueue);
     let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
-        .dependencies(dptree::deps![core, in_flight.clone()])
+        .dependencies(dptree::deps![queues.clone()])
         .default_handler(|_| async {})
         .error_handler(LoggingErrorHandler::with_custom_text("error while handling an update"))
         .build();
@@ -110,8 +118,13 @@ pub async fn run(
         listener,
         LoggingErrorHandler::with_custom_text("error while receiving updates"),
     );
+    let everything = async {
+        dispatching.await?;
+        queues.drain_all().await;
+        Ok(())
+    };
     tokio::select! {
-        done = dispatching => {
+        done = everything => {
             done.map_err(TelegramError::Dispatch)?;
             tracing::info!("stopped receiving updates; commands in flight have finished");
         }
@@ -233,24 +246,25 @@ async fn stop_on(
     }
 }
 
-async fn on_message(
-    bot: TgBot,
-    msg: Message,
-    core: Arc<Core>,
-    in_flight: Arc<InFlight>,
-) -> ResponseResult<()> {
+/// The dispatcher's handler: hands the message to its chat's queue and returns at once.
+async fn enqueue(msg: Message, queues: Arc<ChatQueues<Message>>) -> ResponseResult<()> {
+    queues.push(msg.chat.id.0, msg);
+    Ok(())
+}
+
+async fn on_message(bot: TgBot, msg: Message, core: Arc<Core>, in_flight: Arc<InFlight>) {
     if let Some(new) = msg.migrate_to_chat_id() {
         core.chat_migrated(ids::ChatId(msg.chat.id.0), ids::ChatId(new.0));
-        return Ok(());
+        return;
     }
     let (Some(text), Some(from)) = (msg.text(), msg.from.as_ref()) else {
-        return Ok(()); // stickers, joins, channel posts: not commands
+        return; // stickers, joins, channel posts: not commands
     };
     if from.is_bot {
-        return Ok(());
+        return;
     }
     let Ok(user) = i64::try_from(from.id.0) else {
-        return Ok(());
+        return;
     };
     let _in_flight = text.starts_with('/').then(|| {
         let first_line = text.lines().next().unwrap_or("");
@@ -268,7 +282,6 @@ async fn on_message(
     if let Some(reply) = core.handle(incoming).await {
         send(&bot, &msg, &reply).await;
     }
-    Ok(())
 }
 
 /// Sends a reply. In groups it answers the command's message, so busy chats stay readable.
