@@ -20,7 +20,7 @@ use crate::jwt::Lifetime;
 use crate::mantago::{Credentials, MantaClient, MantaError};
 use crate::messages;
 use crate::reply::Reply;
-use crate::state::{Origin, StateDb, StateError};
+use crate::state::{Origin, StateDb, StateError, StoredPair};
 
 /// Alarms about one bot's credentials reach the admins at most this often.
 const ALARM_INTERVAL: Duration = Duration::from_secs(3600);
@@ -128,37 +128,52 @@ pub fn fingerprint(pair: &Credentials) -> String {
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Which pair a bot should start with: the stored one if it descends from the configured pair,
-/// otherwise the configured one (the operator pasted a new pair, and it wins).
-pub fn live_pair_at_start(
-    db: &StateDb,
-    config: &BotConfig,
-) -> Result<(Credentials, Origin, bool), StateError> {
-    let configured = Credentials { token: config.token.clone(), secret: config.secret.clone() };
-    let configured_fp = fingerprint(&configured);
-    match db.load_pair(&config.id)? {
-        Some(stored) if stored.configured_fingerprint == configured_fp => {
-            Ok((stored.credentials, stored.origin, false))
-        }
-        other => Ok((configured, Origin::Configured, other.is_some())),
+/// A bot's configured pair and, if the database holds one that descends from it, that stored
+/// (possibly rotated) pair. The stored one is live; a configured pair with no stored descendant
+/// is new (the operator pasted it), and it wins.
+struct Lineage {
+    configured: Credentials,
+    configured_fp: String,
+    /// The stored descendant of the configured pair.
+    stored: Option<StoredPair>,
+    /// Whether the database held a pair from another lineage (now replaced).
+    replaces_other: bool,
+}
+
+impl Lineage {
+    fn read(db: &StateDb, config: &BotConfig) -> Result<Self, StateError> {
+        let configured = Credentials { token: config.token.clone(), secret: config.secret.clone() };
+        let configured_fp = fingerprint(&configured);
+        let in_db = db.load_pair(&config.id)?;
+        let replaces_other = in_db.as_ref().is_some_and(|s| s.configured_fingerprint != configured_fp);
+        let stored = in_db.filter(|s| s.configured_fingerprint == configured_fp);
+        Ok(Self { configured, configured_fp, stored, replaces_other })
+    }
+
+    /// The pair to use.
+    fn live(&self) -> &Credentials {
+        self.stored.as_ref().map_or(&self.configured, |s| &s.credentials)
+    }
+
+    fn origin(&self) -> Origin {
+        self.stored.as_ref().map_or(Origin::Configured, |s| s.origin)
     }
 }
 
 impl Keeper {
     /// Loads the live pair of `config`'s bot, storing the configured pair if it is new.
     pub fn load(upkeep: Arc<Upkeep>, config: &BotConfig) -> Result<Self, StateError> {
-        let (pair, origin, replaced) = live_pair_at_start(&upkeep.db, config)?;
-        let configured_fp =
-            fingerprint(&Credentials { token: config.token.clone(), secret: config.secret.clone() });
-        if origin == Origin::Configured {
+        let lineage = Lineage::read(&upkeep.db, config)?;
+        let (pair, origin) = (lineage.live().clone(), lineage.origin());
+        if lineage.stored.is_none() {
             upkeep.db.save_configured(
                 &config.id,
                 &config.label,
                 &pair,
-                &configured_fp,
+                &lineage.configured_fp,
                 upkeep.clock.now(),
             )?;
-            if replaced {
+            if lineage.replaces_other {
                 tracing::info!(bot_label = %config.label, bot_id = %config.id, "a new pair was configured; it replaces the stored one");
             }
         }
@@ -176,7 +191,7 @@ impl Keeper {
         );
         Ok(Self {
             bot: config.id.clone(),
-            configured_fp,
+            configured_fp: lineage.configured_fp,
             label: config.label.clone(),
             env_prefix: config.env_prefix.clone(),
             upkeep,
@@ -410,14 +425,13 @@ pub fn report(
 ) -> Result<String, StateError> {
     let mut out = String::new();
     for bot in &config.bots {
-        let configured = Credentials { token: bot.token.clone(), secret: bot.secret.clone() };
-        let stored = db.load_pair(&bot.id)?.filter(|s| s.configured_fingerprint == fingerprint(&configured));
-        let pair = stored.as_ref().map_or(&configured, |s| &s.credentials);
+        let lineage = Lineage::read(db, bot)?;
+        let (pair, stored) = (lineage.live(), &lineage.stored);
         let status = messages::CredentialStatus {
             label: &bot.label,
             bot: &bot.id,
             lifetime: Lifetime::of(pair.token.expose_secret()),
-            origin: stored.as_ref().map_or(Origin::Configured, |s| s.origin),
+            origin: lineage.origin(),
             since: stored.as_ref().map(|s| s.updated_at),
             last_refresh: stored.as_ref().and_then(|s| s.last_refresh_at),
             last_refresh_error: stored.as_ref().and_then(|s| s.last_refresh_error.as_deref()),

@@ -199,10 +199,9 @@ pub fn manta_failure(name: &str, bot: &MantaBot, error: &MantaError, reference: 
             .code(format!("{}BOT_ID", bot.env_prefix))
             .text(" and the bot's API Integration Settings."),
         MantaError::RateLimited { .. } => head.text(": MantaGo is rate-limiting requests, and retrying did not help. Please try again in a minute."),
-        MantaError::Api { status, .. } if *status >= 500 => head.text(format!(": MantaGo had a problem (HTTP {status}). The tag was probably not created; try again in a few minutes.")),
-        MantaError::UnexpectedBody { status } if *status >= 500 => {
-            head.text(format!(": MantaGo had a problem (HTTP {status}). The tag was probably not created; try again in a few minutes."))
-        }
+        MantaError::Api { status, .. } | MantaError::UnexpectedBody { status } if *status >= 500 => head.text(
+            format!(": MantaGo had a problem (HTTP {status}). The tag was probably not created; try again in a few minutes."),
+        ),
         MantaError::UnexpectedBody { status } if (200..300).contains(status) => Reply::new()
             .text("⚠️ MantaGo accepted the request for ")
             .quoted(name)

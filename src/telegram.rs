@@ -31,10 +31,9 @@ use crate::reply::Reply;
 /// Why the Telegram adapter stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum TelegramError {
-    /// Telegram answered that the token is not a valid bot token.
-    #[error(
-        "TELOXIDE_TOKEN: Telegram rejected this token (Unauthorized); copy it again from @BotFather (example: TELOXIDE_TOKEN=123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw)"
-    )]
+    /// Telegram answered that the token is not a valid bot token. The caller reports it as a
+    /// configuration mistake (exit status 2).
+    #[error("Telegram rejected TELOXIDE_TOKEN (Unauthorized)")]
     TokenRejected,
     /// The dispatcher could not start after `getMe` had succeeded once.
     #[error("could not start receiving updates from Telegram: {0}")]
